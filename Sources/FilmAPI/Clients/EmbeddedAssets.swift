@@ -2130,7 +2130,8 @@ body { margin: 0; padding: 1.5rem; line-height: 1.45; }
 code, pre, dd { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
 .top h1 { margin: 0 0 .25rem; font-size: 1.6rem; }
 .lede { margin: 0 0 1.25rem; color: var(--muted); max-width: 60rem; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: 1rem; }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; max-width: 72rem; }
+@media (max-width: 46rem) { .grid { grid-template-columns: 1fr; } }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: .6rem; padding: 1rem 1.25rem; }
 .card.wide { grid-column: 1 / -1; }
 .card h2 { margin: 0 0 .75rem; font-size: 1.05rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
