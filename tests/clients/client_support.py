@@ -11,8 +11,9 @@ OPENAPI_PATH = REPO / "assets" / "openapi.json"
 COLLECTION_PATH = REPO / "postman" / "filmd.postman_collection.json"
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-# `filmd routes` lists one entry per route template and method, without HEAD and OPTIONS.
-IGNORED_METHODS = {"HEAD", "OPTIONS"}
+# `filmd routes` lists one entry per route template and method, without OPTIONS and without the
+# HEAD that every GET route implies; an explicit HEAD (HEAD /add_film) is listed and compared.
+
 
 SEED_FILMS = [
     {"name": "Frozen", "studio": "Disney", "year": 2013},
@@ -36,13 +37,19 @@ def normalize_template(path: str) -> str:
     return re.sub(r"\{[^/{}]+\}", "{}", path)
 
 
-def openapi_operations(doc: dict, ignore=IGNORED_METHODS) -> set[tuple[str, str]]:
+def _without_implied(ops: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Drops OPTIONS and the HEAD of paths that have GET."""
+    gets = {path for method, path in ops if method == "GET"}
+    return {(m, p) for m, p in ops if m != "OPTIONS" and not (m == "HEAD" and p in gets)}
+
+
+def openapi_operations(doc: dict) -> set[tuple[str, str]]:
     ops = set()
     for path, item in doc.get("paths", {}).items():
         for method in HTTP_METHODS:
-            if method in item and method.upper() not in ignore:
+            if method in item:
                 ops.add((method.upper(), normalize_template(path)))
-    return ops
+    return _without_implied(ops)
 
 
 class RoutesUnavailable(Exception):
@@ -61,8 +68,7 @@ def server_routes(filmd_bin: str, cwd: Path | None = None) -> set[tuple[str, str
                                 f"{(proc.stderr or proc.stdout).decode('utf-8', 'replace')[:500]}")
     try:
         table = json.loads(proc.stdout)
-        return {(str(r["method"]).upper(), normalize_template(str(r["path"])))
-                for r in table if str(r["method"]).upper() not in IGNORED_METHODS}
+        return _without_implied({(str(r["method"]).upper(), normalize_template(str(r["path"]))) for r in table})
     except (ValueError, TypeError, KeyError) as exc:
         raise RoutesUnavailable(f"`filmd routes` did not print a JSON list of {{method, path}}: "
                                 f"{proc.stdout[:300]!r}") from exc

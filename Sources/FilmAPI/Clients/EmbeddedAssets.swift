@@ -323,11 +323,11 @@ public enum EmbeddedAssets {
       "head": {
         "operationId": "headAddFilm",
         "summary": "Headers of the add-film route",
-        "description": "200 with the headers `POST /add_film` gives and `Allow: POST, HEAD, OPTIONS`, no body, nothing stored.\n\n**Role:** `reader`. Requests without a key act with `auth.anonymous_role` (default `voter`); a request that sends a bad key is refused with 401 even when anonymous access would be enough.",
+        "description": "200 with the headers `POST /add_film` gives and `Allow: POST, HEAD, OPTIONS`, no body, nothing stored. Authenticated and rate limited like `POST /add_film`.\n\n**Role:** `editor`. Requests without a key act with `auth.anonymous_role` (default `voter`); a request that sends a bad key is refused with 401 even when anonymous access would be enough.",
         "tags": [
           "tutorial"
         ],
-        "x-filmd-role": "reader",
+        "x-filmd-role": "editor",
         "responses": {
           "200": {
             "description": "No body.",
@@ -1304,8 +1304,9 @@ public enum EmbeddedAssets {
       },
       "FilmPatch": {
         "type": "object",
-        "description": "Fields to change. Unknown fields are a 400 naming them.",
+        "description": "Fields to change, at least one. Unknown fields are a 400 naming them.",
         "additionalProperties": false,
+        "minProperties": 1,
         "properties": {
           "name": {
             "$ref": "#/components/schemas/FilmName"
@@ -1361,7 +1362,7 @@ public enum EmbeddedAssets {
           "type": {
             "type": "string",
             "format": "uri-reference",
-            "description": "Identifies the problem type."
+            "description": "Identifies the problem type: `https://filmd.dev/problems/<slug>` (e.g. `validation-failed`, `not-found`, `rate-limited`) or `about:blank`."
           },
           "title": {
             "type": "string",
@@ -1390,11 +1391,11 @@ public enum EmbeddedAssets {
         },
         "examples": [
           {
-            "type": "/problems/validation",
-            "title": "Invalid film",
+            "type": "https://filmd.dev/problems/validation-failed",
+            "title": "Validation Failed",
             "status": 400,
-            "detail": "The film has 1 invalid field.",
-            "request_id": "01J0Q9V7ZK4M",
+            "detail": "The request body is not a valid film: see errors.",
+            "request_id": "3f2a9c1e7b4d6a80",
             "errors": [
               {
                 "field": "name",
