@@ -1,0 +1,50 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "filmd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "filmd", targets: ["filmd"]),
+        .library(name: "FilmAPI", targets: ["FilmAPI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // libevent wrapped by a small C shim: it owns the libevent symbols that filmd
+        // interposes so that libevent never answers a client with its own HTML page.
+        .target(
+            name: "CLibEvent",
+            linkerSettings: [
+                .linkedLibrary("event"),
+                .linkedLibrary("event_pthreads"),
+                .linkedLibrary("event_openssl"),
+                .linkedLibrary("ssl"),
+                .linkedLibrary("crypto"),
+                .linkedLibrary("dl"),
+            ]
+        ),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "FilmAPI",
+            dependencies: [
+                "CLibEvent",
+                "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "filmd",
+            dependencies: [
+                "FilmAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "FilmAPITests", dependencies: ["FilmAPI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

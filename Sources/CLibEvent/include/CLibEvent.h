@@ -1,0 +1,53 @@
+#ifndef FILMD_CLIBEVENT_H
+#define FILMD_CLIBEVENT_H
+
+
+// (no _GNU_SOURCE: as a C target this module must see sys/select.h as SwiftGlibc does)
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <event2/http.h>
+#include <event2/http_struct.h>
+#include <event2/keyvalq_struct.h>
+
+/// Called instead of libevent's HTML error page (`evhttp_send_error`) for requests of a server
+/// registered with `filmd_http_guard`. The hook must reply to `req` exactly once.
+typedef void (*filmd_error_hook)(struct evhttp_request *req, int status, void *context);
+
+/// Guards an evhttp server against libevent's own behaviour that filmd must not let through:
+/// - every libevent error page is handed to `hook` (a problem+json reply) instead;
+/// - a request whose head is not complete `header_timeout_ms` after its first byte is cut off;
+/// - at most `max_connections` connections are open: beyond it the listener pauses accepting
+///   (clients wait in the kernel backlog) until one closes;
+/// - an `Expect` other than `100-continue` is dropped (RFC 9110 lets a server ignore it) rather
+///   than answered with libevent's HTML 417.
+/// - with `tls_context` (an `SSL_CTX *`), every connection is wrapped in TLS.
+/// `listener` may be NULL (no connection cap). Returns 0, or -1 when the table of servers is full.
+int filmd_http_guard(struct evhttp *http, struct event_base *base, struct evconnlistener *listener,
+                     filmd_error_hook hook, void *context,
+                     long header_timeout_ms, long max_connections, void *tls_context);
+
+/// Updates the limits of a guarded server (configuration reload). Loop thread only.
+void filmd_http_guard_update(struct evhttp *http, long header_timeout_ms, long max_connections);
+
+/// Connections currently open on a guarded server.
+long filmd_http_open_connections(struct evhttp *http);
+
+/// Removes a server from the guard table (before `evhttp_free`).
+void filmd_http_unguard(struct evhttp *http);
+
+/// The header list iteration helpers: TAILQ macros are not visible to Swift.
+static inline struct evkeyval *filmd_headers_first(struct evkeyvalq *headers) {
+    return headers ? headers->tqh_first : NULL;
+}
+static inline struct evkeyval *filmd_headers_next(struct evkeyval *header) {
+    return header->next.tqe_next;
+}
+
+#endif
