@@ -1,0 +1,75 @@
+import Foundation
+
+/// A parsed JSON document that keeps what validation needs to see: whether a number was an
+/// integer, and the difference between a missing key and `null`.
+public enum JSONValue: Sendable, Equatable, Codable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = Self.probe({ try container.decode(Bool.self) }) {
+            self = .bool(value)
+        } else if let value = Self.probe({ try container.decode(Int64.self) }) {
+            self = .integer(value)
+        } else if let value = Self.probe({ try container.decode(Double.self) }) {
+            self = .number(value)
+        } else if let value = Self.probe({ try container.decode(String.self) }) {
+            self = .string(value)
+        } else if let value = Self.probe({ try container.decode([JSONValue].self) }) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// Tries one JSON type; only a type mismatch means "not this one", any other error stops.
+    private static func probe<T>(_ decode: () throws -> T) -> T? {
+        do { return try decode() } catch DecodingError.typeMismatch { return nil } catch { return nil }
+    }
+
+    /// Parses a request body, or throws the 400 problem saying why it is not a JSON object.
+    public static func object(from body: [UInt8]) throws(Problem) -> [String: JSONValue] {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+        } catch {
+            throw Problem.badRequest("The request body is not valid JSON.")
+        }
+        guard case .object(let object) = value else {
+            throw Problem.badRequest("The request body must be a JSON object.")
+        }
+        return object
+    }
+
+    var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .integer, .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+}

@@ -1,0 +1,27 @@
+/// What the chain learns about one request as it runs: filled by the middleware that knows a
+/// thing (auth the key id, the limiter its decision), read by the ones that report it (logs,
+/// metrics). One request, one task: never shared between requests.
+public final class RequestContext: @unchecked Sendable {
+    public let requestID: String
+    /// When the head of the request had arrived (monotonic).
+    public let startedAt: ContinuousClock.Instant
+    /// The route template (`/films/{id}`), nil for an unknown path.
+    public var route: String?
+    public var parameters: [String: String] = [:]
+    public var endpoint: Endpoint?
+    /// The client address after trusted-proxy resolution (equals the peer without proxies).
+    public var clientAddress: String
+    /// Set by authentication when a valid key was sent.
+    public var keyID: String?
+    public var role: Role?
+    /// The limiter's verdict: `allowed`, `rejected`, `dry_run_rejected`, `exempt`, `disabled`.
+    public var rateLimitDecision: String = "exempt"
+    /// The security event this request amounts to (`auth_failure`, `forbidden`, ...), if any.
+    public var securityEvent: String?
+
+    public init(requestID: String, clientAddress: String, startedAt: ContinuousClock.Instant = .now) {
+        self.requestID = requestID
+        self.clientAddress = clientAddress
+        self.startedAt = startedAt
+    }
+}

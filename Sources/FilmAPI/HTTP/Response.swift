@@ -1,0 +1,20 @@
+/// What a handler answers. The body is bytes; HEAD replies keep the headers and drop the body
+/// at the transport, so that `Content-Length` stays that of the GET.
+public struct Response: Sendable {
+    public var status: HTTPStatus
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON response from already-encoded bytes.
+    public static func json(_ body: [UInt8], status: HTTPStatus = .ok) -> Response {
+        Response(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
+    }
+
+    public static func noContent() -> Response { Response(status: .noContent) }
+}

@@ -1,0 +1,101 @@
+/// A handler: the innermost responder of the chain.
+public typealias Responder = @Sendable (Request, RequestContext) async throws -> Response
+
+/// What a route allows a caller: the least role that may call it (`nil` = anyone, keys ignored
+/// for the decision) and whether the rate limiter counts it.
+public struct Endpoint: Sendable {
+    public var role: Role?
+    public var rateLimited: Bool
+    public var handler: Responder
+
+    public init(role: Role?, rateLimited: Bool = true, handler: @escaping Responder) {
+        self.role = role
+        self.rateLimited = rateLimited
+        self.handler = handler
+    }
+}
+
+/// Maps a method and a raw path to an endpoint. Templates are literal segments and `{name}`
+/// parameters, matched segment by segment; the table is built once at start.
+public struct Router: Sendable {
+    public enum Match: Sendable {
+        case found(template: String, endpoint: Endpoint, parameters: [String: String])
+        case methodNotAllowed(template: String, allow: [HTTPMethod])
+        case notFound
+    }
+
+    private struct Route: Sendable {
+        var template: String
+        var segments: [Substring]
+        var endpoints: [HTTPMethod: Endpoint]
+    }
+
+    private var routes: [Route] = []
+
+    public init() {}
+
+    /// Adds `endpoint` for `method` at `template`; a GET also answers HEAD unless HEAD is added.
+    public mutating func add(_ method: HTTPMethod, _ template: String, _ endpoint: Endpoint) {
+        if let index = routes.firstIndex(where: { $0.template == template }) {
+            routes[index].endpoints[method] = endpoint
+        } else {
+            routes.append(Route(template: template, segments: Self.segments(of: template), endpoints: [method: endpoint]))
+        }
+    }
+
+    /// Every template with its methods (without the implied HEAD and OPTIONS), for
+    /// `filmd routes` and the OpenAPI test.
+    public var table: [(method: HTTPMethod, template: String)] {
+        routes.flatMap { route in
+            route.endpoints.keys.filter { $0 != .HEAD || route.endpoints[.GET] == nil }
+                .sorted { $0.rawValue < $1.rawValue }
+                .map { ($0, route.template) }
+        }
+    }
+
+    public func match(_ method: HTTPMethod, path: String) -> Match {
+        let parts = Self.segments(of: path)
+        for route in routes where route.segments.count == parts.count {
+            guard let parameters = Self.bind(route.segments, to: parts) else { continue }
+            if let endpoint = route.endpoints[method] ?? (method == .HEAD ? route.endpoints[.GET] : nil) {
+                return .found(template: route.template, endpoint: endpoint, parameters: parameters)
+            }
+            return .methodNotAllowed(template: route.template, allow: allowedMethods(route))
+        }
+        return .notFound
+    }
+
+    /// The methods a path answers, for `Allow` and CORS preflights (nil: no such path).
+    public func methods(forPath path: String) -> [HTTPMethod]? {
+        let parts = Self.segments(of: path)
+        for route in routes where route.segments.count == parts.count {
+            if Self.bind(route.segments, to: parts) != nil { return allowedMethods(route) }
+        }
+        return nil
+    }
+
+    private func allowedMethods(_ route: Route) -> [HTTPMethod] {
+        var methods = Set(route.endpoints.keys)
+        if methods.contains(.GET) { methods.insert(.HEAD) }
+        methods.insert(.OPTIONS)
+        let order: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .PATCH, .DELETE, .OPTIONS]
+        return order.filter(methods.contains)
+    }
+
+    private static func segments(of path: String) -> [Substring] {
+        path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { $0 }
+    }
+
+    private static func bind(_ template: [Substring], to parts: [Substring]) -> [String: String]? {
+        var parameters: [String: String] = [:]
+        for (expected, actual) in zip(template, parts) {
+            if expected.first == "{", expected.last == "}" {
+                guard !actual.isEmpty else { return nil }
+                parameters[String(expected.dropFirst().dropLast())] = String(actual)
+            } else if expected != actual {
+                return nil
+            }
+        }
+        return parameters
+    }
+}

@@ -1,0 +1,30 @@
+/// The headers every response carries (SPEC §3): `X-Request-ID` and the security headers.
+/// The console page brings its own Content-Security-Policy, which is kept.
+public struct ResponseHeadersMiddleware: Middleware {
+    let crossOriginResourcePolicy: String
+
+    public init(crossOriginResourcePolicy: String) {
+        self.crossOriginResourcePolicy = crossOriginResourcePolicy
+    }
+
+    public static let contentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
+
+    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
+        var response = try await next(request, context)
+        decorate(&response, requestID: context.requestID, secure: request.isSecure)
+        return response
+    }
+
+    public func decorate(_ response: inout Response, requestID: String, secure: Bool) {
+        response.headers.add("X-Request-ID", requestID)
+        response.headers.add("X-Content-Type-Options", "nosniff")
+        if !response.headers.contains("Content-Security-Policy") {
+            response.headers.add("Content-Security-Policy", Self.contentSecurityPolicy)
+        }
+        response.headers.add("X-Frame-Options", "DENY")
+        response.headers.add("Referrer-Policy", "no-referrer")
+        if !response.headers.contains("Cache-Control") { response.headers.add("Cache-Control", "no-store") }
+        response.headers.add("Cross-Origin-Resource-Policy", crossOriginResourcePolicy)
+        if secure { response.headers.add("Strict-Transport-Security", "max-age=31536000") }
+    }
+}
