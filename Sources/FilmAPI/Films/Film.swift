@@ -1,0 +1,42 @@
+/// A film of the catalogue, as stored and as served.
+public struct Film: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var studio: String
+    public var year: Int?
+    public var likes: Int64
+    public var dislikes: Int64
+
+    public init(id: Int64, name: String, studio: String, year: Int?, likes: Int64 = 0, dislikes: Int64 = 0) {
+        self.id = id
+        self.name = name
+        self.studio = studio
+        self.year = year
+        self.likes = likes
+        self.dislikes = dislikes
+    }
+
+    /// `{"id":…,"name":…,"studio":…,"year":…,"likes":…,"dislikes":…}`
+    public func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.field("id", id)
+        json.field("name", name)
+        json.field("studio", studio)
+        json.key("year")
+        if let year { json.int(year) } else { json.null() }
+        json.field("likes", likes)
+        json.field("dislikes", dislikes)
+        json.endObject()
+    }
+
+    public var jsonBytes: [UInt8] {
+        var json = JSONWriter(capacity: 96 + name.utf8.count + studio.utf8.count)
+        write(to: &json)
+        return json.bytes
+    }
+}
+
+/// A like or a dislike.
+public enum Vote: String, Sendable {
+    case like, dislike
+}

@@ -1,0 +1,118 @@
+/// The film handlers: the tutorial's three routes and the resource API.
+public struct FilmController: Sendable {
+    let store: any FilmStore
+    let maxBodyBytes: Int
+
+    public init(store: any FilmStore, maxBodyBytes: Int) {
+        self.store = store
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// `GET /`, `GET /?like=ID`, `GET /?dislike=ID`: records the vote, then a random film.
+    public func root(_ request: Request, _ context: RequestContext) async throws -> Response {
+        let likes = request.query.values("like"), dislikes = request.query.values("dislike")
+        switch (likes.count, dislikes.count) {
+        case (0, 0): break
+        case (1, 0): try await recordVote(.like, text: likes[0], field: "like")
+        case (0, 1): try await recordVote(.dislike, text: dislikes[0], field: "dislike")
+        default:
+            throw Problem.badRequest("Send one vote per request: a single like or a single dislike.")
+        }
+        return try await random(request, context)
+    }
+
+    private func recordVote(_ vote: Vote, text: String, field: String) async throws {
+        let id = try FilmID.require(text, field: field)
+        guard try await store.vote(vote, film: id) != nil else { throw Problem.notFound("No film has id \(id).") }
+    }
+
+    /// `GET /films/random`
+    public func random(_ request: Request, _ context: RequestContext) async throws -> Response {
+        guard let film = try await store.randomFilm() else {
+            throw Problem.notFound("The catalogue is empty.")
+        }
+        return .json(film.jsonBytes)
+    }
+
+    /// `POST /add_film`, `POST /films`: 201 with the stored film and its `Location`.
+    public func add(_ request: Request, _ context: RequestContext) async throws -> Response {
+        let input = try FilmInput.validated(try jsonObject(request))
+        let film = try await store.add(input)
+        var response = Response.json(film.jsonBytes, status: .created)
+        response.headers.add("Location", "/films/\(film.id)")
+        return response
+    }
+
+    /// `HEAD /add_film`: the route exists and takes POST.
+    public func probeAdd(_ request: Request, _ context: RequestContext) async throws -> Response {
+        Response(status: .ok, headers: HTTPHeaders([("Allow", "POST, HEAD, OPTIONS"), ("Content-Length", "0")]))
+    }
+
+    /// `GET /films/{id}`
+    public func get(_ request: Request, _ context: RequestContext) async throws -> Response {
+        let id = try filmID(context)
+        guard let film = try await store.film(id: id) else { throw Problem.notFound("No film has id \(id).") }
+        return .json(film.jsonBytes)
+    }
+
+    /// `POST /films/{id}/like`, `POST /films/{id}/dislike`
+    public func vote(_ vote: Vote) -> Responder {
+        { [store] request, context in
+            let id = try filmID(context)
+            guard let film = try await store.vote(vote, film: id) else { throw Problem.notFound("No film has id \(id).") }
+            return .json(film.jsonBytes)
+        }
+    }
+
+    /// `PATCH /films/{id}`
+    public func patch(_ request: Request, _ context: RequestContext) async throws -> Response {
+        let id = try filmID(context)
+        let patch = try FilmPatch.validated(try jsonObject(request))
+        guard let film = try await store.update(id: id, with: patch) else { throw Problem.notFound("No film has id \(id).") }
+        return .json(film.jsonBytes)
+    }
+
+    /// `DELETE /films/{id}`
+    public func delete(_ request: Request, _ context: RequestContext) async throws -> Response {
+        let id = try filmID(context)
+        guard try await store.delete(id: id) else { throw Problem.notFound("No film has id \(id).") }
+        return .noContent()
+    }
+
+    /// `GET /films?limit=&cursor=&sort=`
+    public func list(_ request: Request, _ context: RequestContext) async throws -> Response {
+        let page = try FilmListQuery.page(from: request.query)
+        let films = try await store.films(page: page)
+        var json = JSONWriter(capacity: 128 * (films.count + 1))
+        json.beginObject()
+        json.key("films")
+        json.beginArray()
+        for film in films.prefix(page.limit) { film.write(to: &json) }
+        json.endArray()
+        json.key("next_cursor")
+        if films.count > page.limit, let last = films.prefix(page.limit).last {
+            json.string(FilmCursor(after: last, sort: page.sort).token)
+        } else {
+            json.null()
+        }
+        json.endObject()
+        return .json(json.bytes)
+    }
+
+    private func filmID(_ context: RequestContext) throws(Problem) -> Int64 {
+        try FilmID.require(context.parameters["id"] ?? "", field: "id")
+    }
+
+    /// The body as a JSON object, after the media-type and size checks of SPEC §1.3.
+    private func jsonObject(_ request: Request) throws(Problem) -> [String: JSONValue] {
+        guard let contentType = request.headers["Content-Type"], MediaType.isJSON(contentType) else {
+            throw Problem(.unsupportedMediaType, type: "unsupported-media-type",
+                          detail: "Send the film as Content-Type: application/json.")
+        }
+        guard request.body.count <= maxBodyBytes else {
+            throw Problem(.contentTooLarge, type: "content-too-large",
+                          detail: "The request body is larger than \(maxBodyBytes) bytes.")
+        }
+        return try JSONValue.object(from: request.body)
+    }
+}

@@ -1,0 +1,19 @@
+/// The catalogue's storage, as the handlers need it. `SQLiteFilmStore` is the real one; unit
+/// tests of the layers above may use an in-memory one.
+public protocol FilmStore: Sendable {
+    /// A film chosen at random, in O(log n); nil when the catalogue is empty.
+    func randomFilm() async throws -> Film?
+    func film(id: Int64) async throws -> Film?
+    /// Up to `page.limit + 1` films after the cursor, in the page's order (the extra one tells
+    /// whether there is a next page).
+    func films(page: FilmPageRequest) async throws -> [Film]
+    /// Stores a film; returns it with its id once the write is committed.
+    func add(_ film: FilmInput) async throws -> Film
+    /// Records one vote once committed; nil when no film has that id (nothing recorded).
+    func vote(_ vote: Vote, film id: Int64) async throws -> Film?
+    func update(id: Int64, with patch: FilmPatch) async throws -> Film?
+    /// Whether a film was deleted.
+    func delete(id: Int64) async throws -> Bool
+    /// Whether the database answers (readiness).
+    func isHealthy() async -> Bool
+}

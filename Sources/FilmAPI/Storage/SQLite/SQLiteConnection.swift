@@ -1,0 +1,70 @@
+internal import CSQLite
+
+/// One SQLite connection. Not thread-safe: owned by one actor (or one command) at a time.
+final class SQLiteConnection {
+    private let handle: OpaquePointer
+
+    init(path: String) throws(SQLiteError) {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(db)
+            throw SQLiteError(code: rc, message: message)
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    /// Runs fixed SQL (schema, pragmas, transaction control). Never called with input in it.
+    func execute(_ sql: StaticString) throws(SQLiteError) {
+        let rc = sql.withUTF8Buffer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { sqlite3_exec(handle, $0.baseAddress, nil, nil, nil) }
+        }
+        try check(rc)
+    }
+
+    func prepare(_ sql: StaticString) throws(SQLiteError) -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let rc = sql.withUTF8Buffer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                sqlite3_prepare_v3(handle, $0.baseAddress, Int32($0.count), UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+            }
+        }
+        try check(rc)
+        guard let statement else { throw SQLiteError(code: SQLITE_MISUSE, message: "empty statement") }
+        return SQLiteStatement(handle: statement, connection: self)
+    }
+
+    /// Reads one integer pragma or scalar query.
+    func scalar(_ sql: StaticString) throws(SQLiteError) -> Int64 {
+        let statement = try prepare(sql)
+        guard try statement.step() else { return 0 }
+        return statement.int64(0)
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
+
+    /// Copies the whole database to `path` with the online backup API: a consistent snapshot
+    /// while others keep writing.
+    func backup(to path: String) throws(SQLiteError) {
+        let destination = try SQLiteConnection(path: path)
+        guard let backup = sqlite3_backup_init(destination.handle, "main", handle, "main") else {
+            throw SQLiteError(code: sqlite3_errcode(destination.handle), message: String(cString: sqlite3_errmsg(destination.handle)))
+        }
+        let rc = sqlite3_backup_step(backup, -1)
+        sqlite3_backup_finish(backup)
+        guard rc == SQLITE_DONE else { throw SQLiteError(code: rc, message: String(cString: sqlite3_errstr(rc))) }
+    }
+
+    func check(_ rc: Int32) throws(SQLiteError) {
+        guard rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE else {
+            throw SQLiteError(code: rc & 0xFF, message: String(cString: sqlite3_errmsg(handle)))
+        }
+    }
+}
