@@ -1,0 +1,83 @@
+import Logging
+
+/// The composition of filmd: the router and the middleware chain, folded once at start, and
+/// the answers to requests the transport refused. Everything here is plain Swift, so tests
+/// drive it in-process without a socket.
+public final class Application: HTTPHandler {
+    let router: Router
+    private let chain: Responder
+    private let ids = RequestIDs()
+    private let requestLog: RequestLog
+    private let responseHeaders: ResponseHeadersMiddleware
+    private let logger: Logger
+
+    public init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
+                responseHeaders: ResponseHeadersMiddleware, logger: Logger) {
+        self.router = router
+        self.requestLog = requestLog
+        self.responseHeaders = responseHeaders
+        self.logger = logger
+        chain = middleware.folded(around: Self.dispatch)
+    }
+
+    public func respond(to request: Request) async -> Response {
+        let context = RequestContext(requestID: ids.next(), clientAddress: request.peer.host)
+        resolve(request, into: context)
+        do {
+            return try await chain(request, context)
+        } catch {
+            // The chain's ErrorMiddleware answers everything; this is the last line.
+            return ErrorMiddleware.response(for: error, context: context, logger: logger)
+        }
+    }
+
+    public func refuse(_ status: HTTPStatus, peer: PeerAddress) -> Response {
+        let context = RequestContext(requestID: ids.next(), clientAddress: peer.host)
+        context.securityEvent = "malformed_request"
+        var response = Self.refusal(status).response(requestID: context.requestID)
+        responseHeaders.decorate(&response, requestID: context.requestID, secure: false)
+        let request = Request(method: .other, target: "", peer: peer)
+        requestLog.record(request: request, context: context, response: response)
+        return response
+    }
+
+    private func resolve(_ request: Request, into context: RequestContext) {
+        switch router.match(request.method, path: request.path) {
+        case .found(let template, let endpoint, let parameters):
+            context.route = template
+            context.endpoint = endpoint
+            context.parameters = parameters
+        case .methodNotAllowed(let template, let allow):
+            context.route = template
+            context.endpoint = request.method == .OPTIONS ? Self.options(allow) : Self.failing(.methodNotAllowed(allow: allow))
+        case .notFound:
+            context.endpoint = Self.failing(.notFound())
+        }
+    }
+
+    private static let dispatch: Responder = { request, context in
+        guard let endpoint = context.endpoint else { throw Problem.notFound() }
+        return try await endpoint.handler(request, context)
+    }
+
+    /// A plain `OPTIONS` (not a CORS preflight): the methods of the path.
+    private static func options(_ allow: [HTTPMethod]) -> Endpoint {
+        Endpoint(role: nil, rateLimited: false) { _, _ in
+            Response(status: .noContent, headers: HTTPHeaders([("Allow", allow.map(\.rawValue).joined(separator: ", "))]))
+        }
+    }
+
+    private static func failing(_ problem: Problem) -> Endpoint {
+        Endpoint(role: nil) { _, _ in throw problem }
+    }
+
+    private static func refusal(_ status: HTTPStatus) -> Problem {
+        switch status.code {
+        case 413: Problem(status, type: "content-too-large", detail: "The request body is larger than this server accepts.")
+        case 414: Problem(status, type: "uri-too-long", detail: "The request target is longer than this server accepts.")
+        case 431: Problem(status, type: "header-fields-too-large", detail: "The request header fields are larger than this server accepts.")
+        case 501: Problem(status, type: "method-not-implemented", detail: "The request method is not one this server implements.")
+        default: Problem(.badRequest, type: "malformed-request", detail: "The request is not well-formed HTTP/1.1.")
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Synchronization
+
+/// Liveness and readiness (SPEC §1.2).
+public struct HealthController: Sendable {
+    let store: any FilmStore
+    let lifecycle: Lifecycle
+
+    public init(store: any FilmStore, lifecycle: Lifecycle) {
+        self.store = store
+        self.lifecycle = lifecycle
+    }
+
+    /// `GET /healthz`: 200 while the process serves.
+    public func live(_ request: Request, _ context: RequestContext) async throws -> Response {
+        .json(Array(#"{"status":"ok"}"#.utf8))
+    }
+
+    /// `GET /readyz`: 200 when the database answers and the server is not draining.
+    public func ready(_ request: Request, _ context: RequestContext) async throws -> Response {
+        guard !lifecycle.isDraining else { throw Problem.unavailable("The server is shutting down.") }
+        guard await store.isHealthy() else { throw Problem.unavailable("The catalogue does not answer.") }
+        return .json(Array(#"{"status":"ready"}"#.utf8))
+    }
+}
+
+/// The process's state as the health checks and the shutdown see it.
+public final class Lifecycle: Sendable {
+    private let draining = Atomic<Bool>(false)
+
+    public init() {}
+
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    public func beginDraining() { draining.store(true, ordering: .relaxed) }
+}

@@ -1,0 +1,30 @@
+/// The route table as data (`filmd routes`; the OpenAPI test compares it with the document).
+public enum RouteTable {
+    public static func json() -> String {
+        let films = FilmController(store: NoStore(), maxBodyBytes: 0)
+        let router = Routes.router(films: films, health: HealthController(store: NoStore(), lifecycle: Lifecycle()))
+        var json = JSONWriter()
+        json.beginArray()
+        for (method, template) in router.table {
+            json.beginObject()
+            json.field("method", method.rawValue)
+            json.field("path", template)
+            json.endObject()
+        }
+        json.endArray()
+        return String(decoding: json.bytes, as: UTF8.self)
+    }
+
+    /// Handlers need a store to exist; listing routes never calls one.
+    private struct NoStore: FilmStore {
+        struct Unused: Error {}
+        func randomFilm() async throws -> Film? { throw Unused() }
+        func film(id: Int64) async throws -> Film? { throw Unused() }
+        func films(page: FilmPageRequest) async throws -> [Film] { throw Unused() }
+        func add(_ film: FilmInput) async throws -> Film { throw Unused() }
+        func vote(_ vote: Vote, film id: Int64) async throws -> Film? { throw Unused() }
+        func update(id: Int64, with patch: FilmPatch) async throws -> Film? { throw Unused() }
+        func delete(id: Int64) async throws -> Bool { throw Unused() }
+        func isHealthy() async -> Bool { false }
+    }
+}

@@ -1,0 +1,23 @@
+/// The route table on one screen: every path, method, role and handler of filmd.
+public struct Routes {
+    public static func router(films: FilmController, health: HealthController) -> Router {
+        var router = Router()
+        // The tutorial's API.
+        router.add(.GET, "/", Endpoint(role: .reader, handler: films.root))
+        router.add(.POST, "/add_film", Endpoint(role: .editor, handler: films.add))
+        router.add(.HEAD, "/add_film", Endpoint(role: .editor, handler: films.probeAdd))
+        // The resource API.
+        router.add(.GET, "/films", Endpoint(role: .reader, handler: films.list))
+        router.add(.POST, "/films", Endpoint(role: .editor, handler: films.add))
+        router.add(.GET, "/films/random", Endpoint(role: .reader, handler: films.random))
+        router.add(.GET, "/films/{id}", Endpoint(role: .reader, handler: films.get))
+        router.add(.PATCH, "/films/{id}", Endpoint(role: .editor, handler: films.patch))
+        router.add(.DELETE, "/films/{id}", Endpoint(role: .admin, handler: films.delete))
+        router.add(.POST, "/films/{id}/like", Endpoint(role: .voter, handler: films.vote(.like)))
+        router.add(.POST, "/films/{id}/dislike", Endpoint(role: .voter, handler: films.vote(.dislike)))
+        // Operations: no role, not rate limited.
+        router.add(.GET, "/healthz", Endpoint(role: nil, rateLimited: false, handler: health.live))
+        router.add(.GET, "/readyz", Endpoint(role: nil, rateLimited: false, handler: health.ready))
+        return router
+    }
+}

@@ -1,0 +1,74 @@
+/// The whole configuration (SPEC §8). Every key is documented in `config.json`; the defaults
+/// here are the built-in layer under it.
+public struct Config: Sendable, Equatable, Codable {
+    public var server = ServerSettings()
+    public var database = DatabaseSettings()
+    public var limits = LimitSettings()
+    public var rateLimits = RateLimitSettings()
+    public var cors = CORSSettings()
+    public var auth = AuthSettings()
+    public var headers = HeaderSettings()
+    public var logging = LoggingSettings()
+    public var tls = TLSSettings()
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case server, database, limits, cors, auth, headers, logging, tls
+        case rateLimits = "rate_limits"
+    }
+}
+
+public struct ServerSettings: Sendable, Equatable, Codable {
+    public var host = "127.0.0.1"
+    public var port = 3000
+    /// Event loops, each with its own evhttp server on the shared listening socket.
+    public var workers = 1
+    /// Peers whose `X-Forwarded-For` / `Forwarded` / `X-Request-ID` are believed (addresses or CIDRs).
+    public var trustedProxies: [String] = []
+    /// How long SIGTERM waits for requests in flight.
+    public var shutdownGraceSeconds = 10.0
+
+    enum CodingKeys: String, CodingKey {
+        case host, port, workers
+        case trustedProxies = "trusted_proxies"
+        case shutdownGraceSeconds = "shutdown_grace_seconds"
+    }
+}
+
+public struct DatabaseSettings: Sendable, Equatable, Codable {
+    public var path = "filmd.db"
+    public var durability = Durability.normal
+    /// A CSV (`name,studio,year`) loaded at start when the catalogue is empty.
+    public var seedCSV: String? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case path, durability
+        case seedCSV = "seed_csv"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(path, forKey: .path)
+        try container.encode(durability, forKey: .durability)
+        try container.encode(seedCSV, forKey: .seedCSV)
+    }
+}
+
+public struct LimitSettings: Sendable, Equatable, Codable {
+    public var maxBodyBytes = 16384
+    public var maxHeaderBytes = 16384
+    public var maxURIBytes = 4096
+    public var headerTimeoutSeconds = 10.0
+    public var idleTimeoutSeconds = 60
+    public var maxConnections = 1024
+
+    enum CodingKeys: String, CodingKey {
+        case maxBodyBytes = "max_body_bytes"
+        case maxHeaderBytes = "max_header_bytes"
+        case maxURIBytes = "max_uri_bytes"
+        case headerTimeoutSeconds = "header_timeout_seconds"
+        case idleTimeoutSeconds = "idle_timeout_seconds"
+        case maxConnections = "max_connections"
+    }
+}

@@ -1,0 +1,90 @@
+/// `rate_limits`: flask-limiter style limit strings (SPEC §2).
+public struct RateLimitSettings: Sendable, Equatable, Codable {
+    public var enabled = true
+    /// Count and log, never reject.
+    public var dryRun = false
+    /// Applies to every route, with a counter per route.
+    public var `default` = "200 per day; 50 per hour"
+    /// One counter shared by all routes.
+    public var application = ""
+    /// Extra limits of one route, keyed `"METHOD /template"`.
+    public var routes: [String: String] = ["GET /": "1 per second", "POST /add_film": "1 per second"]
+    /// The stricter limit on failed authentication, per client address.
+    public var authFailures = "10 per minute"
+    /// `address` (the client address) or `api_key` (the key id of an authenticated request).
+    public var keyBy = "address"
+    public var ipv6PrefixLength = 64
+    public var maxClients = 100_000
+
+    enum CodingKeys: String, CodingKey {
+        case enabled, `default`, application, routes
+        case dryRun = "dry_run"
+        case authFailures = "auth_failures"
+        case keyBy = "key_by"
+        case ipv6PrefixLength = "ipv6_prefix_length"
+        case maxClients = "max_clients"
+    }
+}
+
+/// `cors` (SPEC §3): deny by default.
+public struct CORSSettings: Sendable, Equatable, Codable {
+    public var allowedOrigins: [String] = []
+    public var allowCredentials = false
+    public var allowedHeaders = ["Content-Type", "Authorization", "X-API-Key", "X-Request-ID"]
+    public var maxAgeSeconds = 600
+
+    enum CodingKeys: String, CodingKey {
+        case allowedOrigins = "allowed_origins"
+        case allowCredentials = "allow_credentials"
+        case allowedHeaders = "allowed_headers"
+        case maxAgeSeconds = "max_age_seconds"
+    }
+}
+
+/// `auth` (SPEC §4).
+public struct AuthSettings: Sendable, Equatable, Codable {
+    /// What a request without a key may do: a role name, or `none`.
+    public var anonymousRole = "voter"
+
+    enum CodingKeys: String, CodingKey {
+        case anonymousRole = "anonymous_role"
+    }
+}
+
+/// `headers`: the response headers that are a deployment's choice.
+public struct HeaderSettings: Sendable, Equatable, Codable {
+    public var crossOriginResourcePolicy = "same-origin"
+
+    enum CodingKeys: String, CodingKey {
+        case crossOriginResourcePolicy = "cross_origin_resource_policy"
+    }
+}
+
+/// `logging`: JSON lines to stdout, or to `file` (reopened on SIGHUP).
+public struct LoggingSettings: Sendable, Equatable, Codable {
+    public var level = "info"
+    public var file: String? = nil
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(level, forKey: .level)
+        try container.encode(file, forKey: .file)
+    }
+}
+
+/// `tls`: native HTTPS when both are set.
+public struct TLSSettings: Sendable, Equatable, Codable {
+    public var certificate: String? = nil
+    public var privateKey: String? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case certificate
+        case privateKey = "private_key"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(certificate, forKey: .certificate)
+        try container.encode(privateKey, forKey: .privateKey)
+    }
+}

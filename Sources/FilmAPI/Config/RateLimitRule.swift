@@ -1,0 +1,48 @@
+/// One limit of flask-limiter's string syntax: `50 per hour`, `50/hour`, `10 per 2 minutes`.
+public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
+    public var count: Int
+    /// The window length in seconds.
+    public var window: Int
+    /// The window's name in headers: `second`, `hour`, `2minutes`, ...
+    public var name: String
+
+    public var description: String { "\(count) per \(name)" }
+
+    static let units: [(names: [String], seconds: Int)] = [
+        (["second", "seconds", "s"], 1), (["minute", "minutes", "m"], 60), (["hour", "hours", "h"], 3600),
+        (["day", "days", "d"], 86400), (["month", "months"], 30 * 86400), (["year", "years"], 365 * 86400),
+    ]
+
+    /// Parses `"200 per day; 50 per hour"` (`;` or `,` between limits); an empty string is no limit.
+    public static func parseList(_ text: String) -> [RateLimitRule]? {
+        var rules: [RateLimitRule] = []
+        for part in text.split(whereSeparator: { $0 == ";" || $0 == "," }) {
+            let trimmed = part.trimmingWhitespace()
+            if trimmed.isEmpty { continue }
+            guard let rule = parse(trimmed) else { return nil }
+            rules.append(rule)
+        }
+        return rules
+    }
+
+    /// Parses one limit; nil when it is not one.
+    public static func parse(_ text: String) -> RateLimitRule? {
+        let words = text.lowercased().replacingSlash().split(separator: " ").map(String.init)
+        guard words.count == 3 || words.count == 4, words[1] == "per",
+              let count = Int(words[0]), count > 0, count <= 1_000_000_000 else { return nil }
+        let multiplier = words.count == 4 ? Int(words[2]) : 1
+        guard let multiplier, multiplier > 0, multiplier <= 1000,
+              let unit = units.first(where: { $0.names.contains(words[words.count - 1]) }) else { return nil }
+        let base = unit.names[0]
+        return RateLimitRule(count: count, window: unit.seconds * multiplier,
+                             name: multiplier == 1 ? base : "\(multiplier)\(base)s")
+    }
+}
+
+extension String {
+    /// `50/hour` → `50 per hour`, and runs of spaces folded.
+    fileprivate func replacingSlash() -> String {
+        split(separator: "/", omittingEmptySubsequences: false).joined(separator: " per ")
+            .split(separator: " ").joined(separator: " ")
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+
+/// A swift-log handler that writes each message as one JSON object per line:
+/// `{"ts":…,"level":…,"msg":…,<metadata keys>…}`. Values are escaped by `JSONWriter` (control
+/// characters included) and capped, so a log line cannot be forged or bloated by a client.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    public var logLevel: Logger.Level
+    private let sink: LogSink
+
+    public init(sink: LogSink, level: Logger.Level) {
+        self.sink = sink
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var json = JSONWriter(capacity: 256)
+        json.beginObject()
+        json.field("ts", LogTimestamp.now())
+        json.field("level", event.level.rawValue)
+        json.field("msg", LogValue.capped(event.message.description))
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            json.key(key)
+            LogValue.write(value, to: &json)
+        }
+        json.endObject()
+        sink.write(json.bytes)
+    }
+}
+
+/// Renders metadata values: integers stay numbers, everything else a capped string.
+enum LogValue {
+    static let maxLength = 512
+
+    static func capped(_ text: String) -> String {
+        text.utf8.count <= maxLength ? text : String(text.prefix(maxLength)) + "…"
+    }
+
+    static func write(_ value: Logger.MetadataValue, to json: inout JSONWriter) {
+        switch value {
+        case .string(let text):
+            json.string(capped(text))
+        case .stringConvertible(let convertible):
+            if let number = convertible as? Int { json.int(number) }
+            else if let number = convertible as? Int64 { json.int(number) }
+            else if let number = convertible as? Double { json.double(number) }
+            else if let flag = convertible as? Bool { json.bool(flag) }
+            else { json.string(capped(convertible.description)) }
+        case .array(let values):
+            json.beginArray()
+            values.forEach { write($0, to: &json) }
+            json.endArray()
+        case .dictionary(let values):
+            json.beginObject()
+            for (key, item) in values.sorted(by: { $0.key < $1.key }) {
+                json.key(key)
+                write(item, to: &json)
+            }
+            json.endObject()
+        }
+    }
+}
+
+/// RFC 3339 UTC timestamps with milliseconds.
+enum LogTimestamp {
+    static func now() -> String {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        var seconds = spec.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let millis = spec.tv_nsec / 1_000_000
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+    }
+}
+
+/// `logging.level` names.
+public enum LogLevelName {
+    public static func parse(_ name: String) -> Logger.Level? {
+        Logger.Level(rawValue: name.lowercased())
+    }
+}

@@ -1,0 +1,92 @@
+internal import CLibEvent
+import Foundation
+
+/// One libevent event loop on its own thread, which is also a Swift executor: a request's task
+/// prefers this executor, so its code runs on the loop thread, where every evhttp call must be
+/// made. Work from other threads is queued under a lock and the loop is woken once per batch.
+public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable {
+    let base: OpaquePointer
+    private var wakeEvent: OpaquePointer?
+    private let lock = NSLock()
+    private var queue: [UnownedJob] = []
+    private var running: [UnownedJob] = []
+    private var thread: pthread_t?
+
+    private static let threadingReady: Bool = {
+        // Must precede event_base_new, or event_active from another thread does not wake the loop.
+        evthread_use_pthreads() == 0
+    }()
+
+    public init() throws {
+        guard Self.threadingReady, let base = event_base_new() else { throw ServerError.eventLoop }
+        self.base = base
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        wakeEvent = event_new(base, -1, 0, { _, _, context in
+            Unmanaged<EventLoop>.fromOpaque(context!).takeUnretainedValue().runQueuedJobs()
+        }, context)
+    }
+
+    deinit {
+        if let wakeEvent { event_free(wakeEvent) }
+        event_base_free(base)
+    }
+
+    /// Runs the loop on the calling thread until `stop()`.
+    public func run() {
+        thread = pthread_self()
+        event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
+        runQueuedJobs()
+    }
+
+    /// Ends `run()` after the current iteration. Any thread.
+    public func stop() {
+        execute { [self] in event_base_loopbreak(base) }
+    }
+
+    public var inLoopThread: Bool {
+        guard let thread else { return false }
+        return pthread_equal(thread, pthread_self()) != 0
+    }
+
+    /// Runs `body` on the loop thread, soon. Any thread.
+    public func execute(_ body: @escaping @Sendable () -> Void) {
+        Task(executorPreference: self) { body() }
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        lock.lock()
+        queue.append(job)
+        let wake = queue.count == 1
+        lock.unlock()
+        if wake { event_active(wakeEvent, EV_READ, 0) }
+    }
+
+    public func checkIsolated() {
+        precondition(inLoopThread, "not on the event loop thread")
+    }
+
+    private func runQueuedJobs() {
+        lock.lock()
+        swap(&queue, &running)
+        lock.unlock()
+        for job in running {
+            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        }
+        running.removeAll(keepingCapacity: true)
+    }
+}
+
+enum ServerError: Error, CustomStringConvertible {
+    case eventLoop
+    case listen(String)
+    case tls(String)
+
+    var description: String {
+        switch self {
+        case .eventLoop: "cannot create the libevent event loop"
+        case .listen(let what): "cannot listen: \(what)"
+        case .tls(let what): "cannot set up TLS: \(what)"
+        }
+    }
+}

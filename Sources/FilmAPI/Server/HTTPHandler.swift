@@ -1,0 +1,28 @@
+/// What the transport hands requests to: the application, or a test double.
+public protocol HTTPHandler: Sendable {
+    /// Answers one complete request. Never throws: errors are responses by now.
+    func respond(to request: Request) async -> Response
+    /// Answers a request that libevent refused before it was complete (malformed, too large,
+    /// unknown method): the transport sends it with `Connection: close`.
+    func refuse(_ status: HTTPStatus, peer: PeerAddress) -> Response
+}
+
+/// The transport limits of SPEC §6 that the evhttp server enforces.
+public struct TransportLimits: Sendable, Equatable {
+    public var maxBodyBytes: Int
+    public var maxHeaderBytes: Int
+    public var maxURIBytes: Int
+    public var headerTimeoutMilliseconds: Int
+    public var idleTimeoutSeconds: Int
+    public var maxConnections: Int
+
+    public init(maxBodyBytes: Int = 16384, maxHeaderBytes: Int = 16384, maxURIBytes: Int = 4096,
+                headerTimeoutMilliseconds: Int = 10000, idleTimeoutSeconds: Int = 60, maxConnections: Int = 1024) {
+        self.maxBodyBytes = maxBodyBytes
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxURIBytes = maxURIBytes
+        self.headerTimeoutMilliseconds = headerTimeoutMilliseconds
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.maxConnections = maxConnections
+    }
+}

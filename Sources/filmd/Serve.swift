@@ -1,0 +1,59 @@
+import ArgumentParser
+import FilmAPI
+import Foundation
+import Logging
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP server (the default command).")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load(reportingAsJSON: true)
+        let sink: LogSink
+        do {
+            sink = try config.logging.file.map { try LogSink(path: $0) } ?? LogSink()
+        } catch {
+            Self.fail("cannot open the log file", error)
+        }
+        let level = LogLevelName.parse(config.logging.level) ?? .info
+        LoggingSystem.bootstrap { _ in JSONLogHandler(sink: sink, level: level) }
+        let logger = Logger(label: "filmd")
+        do {
+            let code = try Daemon(config: config, sink: sink, logger: logger).run()
+            if code != 0 { throw ExitCode(code) }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            logger.critical("cannot start", metadata: ["error": .string("\(error)")])
+            sink.flush()
+            throw ExitCode(1)
+        }
+    }
+
+    static func fail(_ message: String, _ error: any Error) -> Never {
+        print(#"{"level":"critical","msg":"\#(message)","error":"\#(String(describing: error).replacingOccurrences(of: "\"", with: "'"))"}"#)
+        Foundation.exit(1)
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check-config",
+                                                    abstract: "Validate and print the effective configuration (secrets redacted).")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        print(ConfigLoader.render(try options.load()))
+    }
+}
+
+struct Routes: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the route table as JSON (method and path template).")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        print(RouteTable.json())
+    }
+}
