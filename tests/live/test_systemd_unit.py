@@ -182,7 +182,9 @@ def test_filmd_runs_with_memory_deny_write_execute(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(config))
     proc = subprocess.Popen([FILMD_BIN, "serve", "--config", str(tmp_path / "config.json")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
-                            preexec_fn=_enable_mdwe)
+                            preexec_fn=_enable_mdwe,
+                            # filmd reads every FILMD_* variable as configuration (FILMD_BIN too)
+                            env={k: v for k, v in os.environ.items() if not k.startswith("FILMD_")})
     try:
         port = None
         deadline = time.monotonic() + 30
