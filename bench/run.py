@@ -316,6 +316,29 @@ class Server:
         return self.proc.returncode
 
 
+def probe_middleware(url: str, api_key: str | None) -> dict:
+    """One GET / as the benchmark sends it: which of the middleware's marks does the answer carry?"""
+    headers = {"Origin": BENCH_ORIGIN}
+    if api_key:
+        headers["X-API-Key"] = api_key
+    req = urllib.request.Request(url + "/", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            status, h = resp.status, resp.headers
+    except urllib.error.HTTPError as e:
+        status, h = e.code, e.headers
+    except OSError as e:
+        return {"error": str(e)}
+    return {
+        "status": status,
+        "cors": h.get("Access-Control-Allow-Origin") in (BENCH_ORIGIN, "*"),
+        "ratelimit_headers": bool(h.get("RateLimit-Policy") or h.get("RateLimit")),
+        "security_headers": h.get("X-Content-Type-Options") == "nosniff" and bool(h.get("Content-Security-Policy")),
+        "request_id": bool(h.get("X-Request-ID")),
+        "api_key_sent": bool(api_key),
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # wrk
 
@@ -353,9 +376,10 @@ REF_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<target>\S+) HTTP/[0-9.]+" (?P<st
 def count_logged_writes(kind: str, path: Path) -> dict:
     """2xx writes the server logged: {"likes": n|None, "rows": n|None, "lines": n, "bad_lines": n}."""
     likes = rows = lines = bad = 0
+    decisions: dict[str, int] = {}
     likes_known = kind == "reference"
     if not path.exists():
-        return {"likes": None, "rows": None, "lines": 0, "bad_lines": 0}
+        return {"likes": None, "rows": None, "lines": 0, "bad_lines": 0, "decisions": {}}
     with path.open(errors="replace") as f:
         for line in f:
             if not line.strip():
@@ -375,6 +399,8 @@ def count_logged_writes(kind: str, path: Path) -> dict:
                     continue
                 if "http.response.status_code" not in rec:
                     continue  # start-up / shutdown / event lines
+                decision = str(rec.get("ratelimit.decision"))
+                decisions[decision] = decisions.get(decision, 0) + 1
                 method = rec.get("http.request.method", "")
                 status = int(rec.get("http.response.status_code") or 0)
                 path_ = rec.get("url.path") or rec.get("http.route") or ""
@@ -389,7 +415,8 @@ def count_logged_writes(kind: str, path: Path) -> dict:
                 rows += 1
             elif method == "GET" and path_only == "/" and re.search(r"(^|&)like=\d", query):
                 likes += 1
-    return {"likes": likes if likes_known else None, "rows": rows, "lines": lines, "bad_lines": bad}
+    return {"likes": likes if likes_known else None, "rows": rows, "lines": lines, "bad_lines": bad,
+            "decisions": decisions}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,6 +436,7 @@ class Result:
     wrk: dict = field(default_factory=dict)
     warmup: dict = field(default_factory=dict)
     write_check: dict = field(default_factory=dict)
+    middleware: dict = field(default_factory=dict)
     exit_code: int | None = None
     error: str | None = None
 
@@ -457,6 +485,7 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
     s0 = snapshot(db)
     server.start()
     try:
+        res.middleware = probe_middleware(server.url, api_key)
         if args.warmup > 0:
             res.warmup = run_wrk(server.url, workload, args.warmup, args, films, api_key, wrk_log)
         s1 = settled_snapshot(db)
@@ -480,6 +509,8 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
         if logged[col] is not None:
             exact[col] = {"logged_2xx": logged[col], "grew": life[col], "ok": logged[col] == life[col]}
     check["server_log"] = {"exact": exact, "lines": logged["lines"], "non_parsable_lines": logged["bad_lines"]}
+    res.middleware["access_log_lines"] = logged["lines"]
+    res.middleware["ratelimit_decisions"] = logged.get("decisions", {})
     check["ok"] = (check["ok"] and check["after_stop_extra"] == {"rows": 0, "likes": 0, "dislikes": 0}
                    and all(v["ok"] for v in exact.values()))
     if kind == "filmd" and logged["bad_lines"]:
@@ -628,8 +659,11 @@ def render(results: list[Result], args, machine: dict) -> str:
                          for col, c in wc["checks"].items() if c["sent"]]
                 writes += ": " + ", ".join(parts)
             exact = wc.get("server_log", {}).get("exact", {})
-            if exact and any(c["sent"] for c in wc.get("checks", {}).values()):
-                writes += "; = log" if all(v["ok"] for v in exact.values()) else "; != log"
+            written = [col for col, c in wc.get("checks", {}).items() if c["sent"]]
+            verified = [col for col in written if col in exact]
+            if verified:
+                tag = "= log" if all(exact[c]["ok"] for c in verified) else "!= log"
+                writes += f"; {tag}" + ("" if verified == written else f" ({', '.join(verified)})")
             lines.append(f"{workload:<12} {films:>8} {workers:>4} {name:<10} {r.rps:>9.0f} {r.p50_ms:>7.2f} "
                          f"{r.p99_ms:>7.2f} {mib(r.peak_rss_kib):>9}  {writes}")
         f, ref = by.get("filmd"), by.get("reference")
@@ -640,6 +674,26 @@ def render(results: list[Result], args, machine: dict) -> str:
     lines.append("writes: database growth during the measured run; acked = answered 2xx/3xx by wrk's count, "
                  "sent = generated by the script (the difference was in flight when wrk stopped); "
                  "'= log': growth over the server's life equals the 2xx writes in its access log.")
+    for name in SERVERS:
+        mws = [r.middleware for r in results if r.server == name and r.middleware and "error" not in r.middleware]
+        if name != "filmd" or not mws:
+            continue
+        def seen(key):
+            vals = {bool(m.get(key)) for m in mws}
+            return "yes" if vals == {True} else "no" if vals == {False} else "sometimes"
+        decisions: dict[str, int] = {}
+        for m in mws:
+            for k, v in (m.get("ratelimit_decisions") or {}).items():
+                decisions[k] = decisions.get(k, 0) + v
+        lines.append(f"filmd middleware seen on GET /: security headers {seen('security_headers')}, "
+                     f"X-Request-ID {seen('request_id')}, CORS {seen('cors')}, RateLimit headers "
+                     f"{seen('ratelimit_headers')}, API key {'sent' if seen('api_key_sent') == 'yes' else 'not sent (anonymous editor)'}; "
+                     f"access log ratelimit.decision: " + (", ".join(f"{k} {v}" for k, v in sorted(decisions.items())) or "-"))
+        missing = [what for what, key in (("CORS", "cors"), ("rate-limit headers", "ratelimit_headers"),
+                                          ("security headers", "security_headers")) if seen(key) != "yes"]
+        if missing:
+            lines.append(f"WARNING: filmd answered without {', '.join(missing)}: the middleware chain is not "
+                         "all on, so these figures flatter filmd.")
     # scaling: GET / at the largest vs the smallest catalogue
     counts = sorted({r.films for r in results})
     if len(counts) > 1:
