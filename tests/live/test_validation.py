@@ -114,11 +114,18 @@ def test_chunked_body_under_the_limit_is_accepted(vserver):
 
 # -- malformed JSON ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", [b"{", b"not json", b"[]", b'["Frozen","Disney"]', b'"Frozen"', b"42",
-                                 b"null", b"true", b"", b'{"name":"a","studio":"b",}',
-                                 b'{"name":"\xff\xfe","studio":"b"}', b"{'name':'a','studio':'b'}"],
-                         ids=["open-brace", "text", "array", "array2", "string", "number", "null", "true",
-                              "empty", "trailing-comma", "bad-utf8", "single-quotes"])
+INVALID_JSON = [
+    (b"{", "open-brace"), (b"not json", "text"), (b"[]", "array"), (b'["Frozen","Disney"]', "array2"),
+    (b'"Frozen"', "string"), (b"42", "number"), (b"null", "null"), (b"true", "true"), (b"", "empty"),
+    (b'{"name":"a","studio":"b",}', "trailing-comma"), (b'{"name":"\xff\xfe","studio":"b"}', "bad-utf8"),
+    (b"{'name':'a','studio':'b'}", "single-quotes"), (b'{"name":"a",/*c*/"studio":"b"}', "comment"),
+    (b'{name:"a",studio:"b"}', "unquoted-keys"), (b'{"name":"a","studio":"b","year":NaN}', "nan"),
+    (b'{"name":"a","studio":"b","year":0x7DD}', "hex"), (b'{"name":"a","studio":"b"} x', "trailing-garbage"),
+    (b'{"name":"a","studio":"b"}{"x":1}', "two-documents"), (b'{"name":"a\\ud800","studio":"b"}', "lone-surrogate"),
+]
+
+
+@pytest.mark.parametrize("raw", [r for r, _ in INVALID_JSON], ids=[i for _, i in INVALID_JSON])
 def test_invalid_json_or_non_object_is_400(vserver, raw):
     before = snapshot(vserver)
     assert_problem(_post(vserver, "/add_film", raw), 400)
