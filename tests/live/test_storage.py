@@ -5,6 +5,8 @@ import csv
 import signal
 import sqlite3
 
+import pytest
+
 from filmd_server import REPO
 from live_helpers import add_film, add_films, all_films, get_film, snapshot, write_csv
 
@@ -43,8 +45,9 @@ def test_data_survives_a_clean_restart(make_server):
     assert new["id"] not in {f["id"] for f in before}
 
 
-def test_acknowledged_write_survives_sigkill(make_server):
-    first = make_server()
+@pytest.mark.parametrize("durability", ["normal", "full"])
+def test_acknowledged_write_survives_sigkill(make_server, durability):
+    first = make_server({"database": {"durability": durability}})
     film = add_film(first, "Durable", "S", 1999)
     for _ in range(5):
         assert first.request("POST", f"/films/{film['id']}/like").status == 200
@@ -52,7 +55,7 @@ def test_acknowledged_write_survives_sigkill(make_server):
     assert first.request("DELETE", f"/films/{deleted['id']}").status == 204
     first.stop(signal.SIGKILL)
 
-    second = make_server({"database": {"path": str(first.db_path)}})
+    second = make_server({"database": {"path": str(first.db_path), "durability": durability}})
     assert snapshot(second) == [{**film, "likes": 5}]
 
 
