@@ -15,7 +15,7 @@ struct Import: ParsableCommand {
             throw ValidationError("cannot read \(file)")
         }
         let contents = String(decoding: data, as: UTF8.self)
-        let films: [FilmInput]
+        let films: [FilmImport.Row]
         do {
             films = try FilmImport.parse(contents, format: FilmImport.format(path: file, contents: contents))
         } catch {

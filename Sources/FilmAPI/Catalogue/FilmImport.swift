@@ -1,9 +1,19 @@
 import Foundation
 
 /// Reads films to import (`filmd import`, `database.seed_csv`): CSV with a `name,studio,year`
-/// header, or JSON lines. Every bad row is reported with its line number; a file with any bad
-/// row yields no films at all.
+/// header, or JSON lines. What `filmd export` writes reads back: `likes` and `dislikes` are
+/// restored, `id` is ignored (the catalogue assigns ids). Every bad row is reported with its
+/// line number; a file with any bad row yields no films at all.
 public enum FilmImport {
+    /// A film to store, with the votes it already had.
+    public struct Row: Sendable, Equatable {
+        public var film: FilmInput
+        public var likes: Int64 = 0
+        public var dislikes: Int64 = 0
+    }
+
+    static let exportFields: Set<String> = ["id", "likes", "dislikes"]
+
     public enum Format: Sendable {
         case csv, jsonLines
     }
@@ -29,14 +39,14 @@ public enum FilmImport {
         return contents.drop(while: { $0.isWhitespace }).first == "{" ? .jsonLines : .csv
     }
 
-    public static func parse(_ contents: String, format: Format) throws(Failure) -> [FilmInput] {
+    public static func parse(_ contents: String, format: Format) throws(Failure) -> [Row] {
         switch format {
         case .csv: try parseCSV(contents)
         case .jsonLines: try parseJSONLines(contents)
         }
     }
 
-    static func parseCSV(_ contents: String) throws(Failure) -> [FilmInput] {
+    static func parseCSV(_ contents: String) throws(Failure) -> [Row] {
         let records: [CSVReader.Record]
         do {
             records = try CSVReader.records(contents.hasPrefix("\u{FEFF}") ? String(contents.dropFirst()) : contents)
@@ -48,19 +58,22 @@ public enum FilmImport {
         }
         guard let header = records.first else { return [] }
         let columns = header.fields.map { $0.trimmingWhitespace().lowercased() }
-        guard columns.count == 3, Set(columns) == ["name", "studio", "year"] else {
-            throw Failure(errors: [RowError(line: header.line, field: "header", reason: "must be name,studio,year")])
+        let required: Set<String> = ["name", "studio", "year"]
+        guard Set(columns).count == columns.count, required.isSubset(of: columns),
+              Set(columns).isSubset(of: required.union(exportFields)) else {
+            throw Failure(errors: [RowError(line: header.line, field: "header",
+                                            reason: "must be name,studio,year (id, likes, dislikes may follow)")])
         }
-        let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
-        var films: [FilmInput] = [], errors: [RowError] = []
+        var films: [Row] = [], errors: [RowError] = []
         for record in records.dropFirst() {
-            guard record.fields.count == 3 else {
-                errors.append(RowError(line: record.line, field: "row", reason: "has \(record.fields.count) fields, not 3"))
+            guard record.fields.count == columns.count else {
+                errors.append(RowError(line: record.line, field: "row", reason: "has \(record.fields.count) fields, not \(columns.count)"))
                 continue
             }
+            let field = Dictionary(uniqueKeysWithValues: zip(columns, record.fields))
             do {
-                films.append(try FilmInput.validated(name: record.fields[index["name"]!], studio: record.fields[index["studio"]!],
-                                                     year: record.fields[index["year"]!]))
+                let film = try FilmInput.validated(name: field["name"] ?? "", studio: field["studio"] ?? "", year: field["year"] ?? "")
+                films.append(try votes(Row(film: film), likes: field["likes"].map(JSONValue.fromCSV), dislikes: field["dislikes"].map(JSONValue.fromCSV)))
             } catch {
                 errors += error.errors.map { RowError(line: record.line, field: $0.field, reason: $0.reason) }
             }
@@ -69,12 +82,17 @@ public enum FilmImport {
         return films
     }
 
-    static func parseJSONLines(_ contents: String) throws(Failure) -> [FilmInput] {
-        var films: [FilmInput] = [], errors: [RowError] = []
+    static func parseJSONLines(_ contents: String) throws(Failure) -> [Row] {
+        var films: [Row] = [], errors: [RowError] = []
         for (offset, line) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             guard !line.trimmingWhitespace().isEmpty else { continue }
-            do {
-                films.append(try FilmInput.validated(try JSONValue.object(from: Array(line.utf8))))
+            do throws(Problem) {
+                var object = try JSONValue.object(from: Array(line.utf8))
+                let likes = object.removeValue(forKey: "likes"), dislikes = object.removeValue(forKey: "dislikes")
+                if let id = object.removeValue(forKey: "id"), !id.isInteger {
+                    throw Problem.validation([.init(field: "id", reason: "must be an integer")])
+                }
+                films.append(try votes(Row(film: try FilmInput.validated(object)), likes: likes, dislikes: dislikes))
             } catch {
                 let fieldErrors = error.errors.isEmpty ? [Problem.FieldError(field: "row", reason: error.detail)] : error.errors
                 errors += fieldErrors.map { RowError(line: offset + 1, field: $0.field, reason: $0.reason) }
@@ -82,5 +100,32 @@ public enum FilmImport {
         }
         guard errors.isEmpty else { throw Failure(errors: errors) }
         return films
+    }
+
+    private static func votes(_ row: Row, likes: JSONValue?, dislikes: JSONValue?) throws(Problem) -> Row {
+        var row = row
+        var errors: [Problem.FieldError] = []
+        for (name, value) in [("likes", likes), ("dislikes", dislikes)] {
+            guard let value else { continue }
+            guard case .integer(let count) = value, count >= 0 else {
+                errors.append(.init(field: name, reason: "must be a non-negative integer"))
+                continue
+            }
+            if name == "likes" { row.likes = count } else { row.dislikes = count }
+        }
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        return row
+    }
+}
+
+extension JSONValue {
+    var isInteger: Bool {
+        if case .integer = self { return true }
+        return false
+    }
+
+    /// A CSV cell as a JSON value: an integer when it is one, else a string.
+    static func fromCSV(_ cell: String) -> JSONValue {
+        Int64(cell.trimmingWhitespace()).map(JSONValue.integer) ?? .string(cell)
     }
 }

@@ -107,6 +107,12 @@ public enum EmbeddedAssets {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       },
@@ -195,6 +201,22 @@ public enum EmbeddedAssets {
           },
           "503": {
             "description": "As `GET /`, no body.",
+            "headers": {
+              "X-Request-ID": {
+                "$ref": "#/components/headers/X-Request-ID"
+              }
+            }
+          },
+          "414": {
+            "description": "Request target too long; no body.",
+            "headers": {
+              "X-Request-ID": {
+                "$ref": "#/components/headers/X-Request-ID"
+              }
+            }
+          },
+          "431": {
+            "description": "Request headers too large; no body.",
             "headers": {
               "X-Request-ID": {
                 "$ref": "#/components/headers/X-Request-ID"
@@ -317,6 +339,12 @@ public enum EmbeddedAssets {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       },
@@ -389,6 +417,22 @@ public enum EmbeddedAssets {
                 "$ref": "#/components/headers/X-Request-ID"
               }
             }
+          },
+          "414": {
+            "description": "Request target too long; no body.",
+            "headers": {
+              "X-Request-ID": {
+                "$ref": "#/components/headers/X-Request-ID"
+              }
+            }
+          },
+          "431": {
+            "description": "Request headers too large; no body.",
+            "headers": {
+              "X-Request-ID": {
+                "$ref": "#/components/headers/X-Request-ID"
+              }
+            }
           }
         }
       }
@@ -449,6 +493,12 @@ public enum EmbeddedAssets {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       },
@@ -564,6 +614,12 @@ public enum EmbeddedAssets {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -613,6 +669,12 @@ public enum EmbeddedAssets {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -670,6 +732,12 @@ public enum EmbeddedAssets {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       },
@@ -745,6 +813,12 @@ public enum EmbeddedAssets {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       },
@@ -788,6 +862,12 @@ public enum EmbeddedAssets {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -845,6 +925,12 @@ public enum EmbeddedAssets {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -902,6 +988,12 @@ public enum EmbeddedAssets {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -932,6 +1024,12 @@ public enum EmbeddedAssets {
                 }
               }
             }
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -982,6 +1080,12 @@ public enum EmbeddedAssets {
                 }
               }
             }
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -1012,6 +1116,12 @@ public enum EmbeddedAssets {
                 }
               }
             }
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -1054,6 +1164,12 @@ public enum EmbeddedAssets {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -1096,6 +1212,12 @@ public enum EmbeddedAssets {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -1138,6 +1260,12 @@ public enum EmbeddedAssets {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }
@@ -1180,6 +1308,12 @@ public enum EmbeddedAssets {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "414": {
+            "$ref": "#/components/responses/URITooLong"
+          },
+          "431": {
+            "$ref": "#/components/responses/HeadersTooLarge"
           }
         }
       }

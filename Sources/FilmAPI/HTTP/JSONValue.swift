@@ -52,7 +52,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public static func object(from body: [UInt8]) throws(Problem) -> [String: JSONValue] {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            value = try JSONParser.parse(body)
         } catch {
             throw Problem.badRequest("The request body is not valid JSON.")
         }

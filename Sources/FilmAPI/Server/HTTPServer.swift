@@ -92,6 +92,11 @@ public final class HTTPServer: @unchecked Sendable {
             status = .headerFieldsTooLarge
         }
         if status == .notImplemented || status == .methodNotAllowed { status = .notImplemented }
+        // A request line that never parsed leaves the version at 0.0; answer as HTTP/1.1.
+        if raw.pointee.major != 1 {
+            raw.pointee.major = 1
+            raw.pointee.minor = 1
+        }
         inFlight += 1
         PendingReply(raw: raw, server: self).send(handler.refuse(status, peer: RequestReader.peer(of: raw)), close: true)
     }

@@ -4,7 +4,7 @@ final class FilmDatabase {
     let connection: SQLiteConnection
     private let selectByID, selectRandom, insert, like, dislike, update, remove: SQLiteStatement
     private let pageByID, pageByLikes, pageByScore, firstByID, firstByLikes, firstByScore: SQLiteStatement
-    private let countFilms, selectAll: SQLiteStatement
+    private let countFilms, selectAll, insertWithVotes: SQLiteStatement
 
     init(path: String, durability: Durability) throws(SQLiteError) {
         connection = try SQLiteConnection(path: path)
@@ -51,6 +51,7 @@ final class FilmDatabase {
             WHERE (likes - dislikes) < ?2 OR ((likes - dislikes) = ?2 AND id > ?3)
             ORDER BY (likes - dislikes) DESC, id LIMIT ?1
             """)
+        insertWithVotes = try connection.prepare("INSERT INTO films (name, studio, year, likes, dislikes) VALUES (?1, ?2, ?3, ?4, ?5)")
         countFilms = try connection.prepare("SELECT count(*) FROM films")
         selectAll = try connection.prepare("SELECT id, name, studio, year, likes, dislikes FROM films WHERE id > ?1 ORDER BY id LIMIT 1000")
     }
@@ -68,6 +69,11 @@ final class FilmDatabase {
             throw SQLiteError(code: 1, message: "INSERT returned no row")
         }
         return stored
+    }
+
+    /// Stores an imported film with the votes it brings.
+    func add(_ film: FilmInput, likes: Int64, dislikes: Int64) throws(SQLiteError) {
+        try insertWithVotes.bind(.text(film.name), .text(film.studio), .optional(film.year), .integer(likes), .integer(dislikes)).run()
     }
 
     func vote(_ vote: Vote, id: Int64) throws(SQLiteError) -> Film? {

@@ -51,9 +51,9 @@ public actor SQLiteFilmStore: FilmStore {
     }
 
     /// Loads `films` in one transaction when the catalogue is empty; returns how many.
-    public func seed(_ films: [FilmInput]) throws -> Int {
+    public func seed(_ films: [FilmImport.Row]) throws -> Int {
         guard try database.count() == 0 else { return 0 }
-        try database.transaction { for film in films { _ = try database.add(film) } }
+        try database.transaction { for row in films { _ = try database.add(row.film, likes: row.likes, dislikes: row.dislikes) } }
         return films.count
     }
 

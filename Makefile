@@ -1,0 +1,50 @@
+# filmd — the two commands of the README, and what they are made of.
+#   make run    build and serve on http://127.0.0.1:3000 (config.json, filmd.db, sample films)
+#   make test   install what is missing, then unit tests, the live suite, and the live suite
+#               again against a ThreadSanitizer build
+SHELL := /bin/bash
+SWIFT := scripts/swift-build-locked
+BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev pkg-config
+TSAN_DIR := .build-tsan
+PYTEST := python3 -m pytest -p no:cacheprovider
+
+.PHONY: run build release deps test-deps unit live tsan test bench clean
+
+deps:
+	@scripts/install-deps.sh $(BUILD_DEPS)
+
+build: deps
+	$(SWIFT) build --product filmd
+
+release: deps
+	$(SWIFT) build -c release --product filmd
+
+run: build
+	.build/debug/filmd serve --config config.json
+
+test-deps: deps
+	@scripts/install-deps.sh systemd
+	@scripts/install-client-test-deps.sh
+
+unit: build
+	$(SWIFT) test
+
+live: build test-deps
+	FILMD_BIN=$(CURDIR)/.build/debug/filmd $(PYTEST) tests/live -q
+
+# The core live suite against a ThreadSanitizer build: any report fails the run.
+tsan: deps
+	$(SWIFT) build --product filmd --sanitize=thread --scratch-path $(TSAN_DIR)
+	rm -rf /tmp/filmd-tsan && mkdir -p /tmp/filmd-tsan
+	TSAN_OPTIONS="halt_on_error=1 log_path=/tmp/filmd-tsan/report" FILMD_BIN=$(CURDIR)/$(TSAN_DIR)/debug/filmd \
+		$(PYTEST) tests/live -q -m "not clients and not slow"
+	@if ls /tmp/filmd-tsan/report* >/dev/null 2>&1; then cat /tmp/filmd-tsan/report*; echo "ThreadSanitizer reported races"; exit 1; fi
+	@echo "ThreadSanitizer: no reports"
+
+test: unit live tsan
+
+bench: release
+	bench/run --filmd-bin .build/release/filmd
+
+clean:
+	rm -rf .build $(TSAN_DIR)

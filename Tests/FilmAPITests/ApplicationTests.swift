@@ -1,0 +1,119 @@
+import Logging
+import Testing
+@testable import FilmAPI
+
+/// The whole chain in-process, over an in-memory store.
+@Suite struct ApplicationTests {
+    let store = MemoryFilmStore()
+
+    let sink = try! LogSink(path: "/dev/null")
+
+    func app() -> Application {
+        Composition.application(config: Config(), store: store, lifecycle: Lifecycle(), sink: sink,
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+
+    func send(_ method: HTTPMethod, _ target: String, body: String? = nil) async -> Response {
+        var headers = HTTPHeaders()
+        if body != nil { headers.add("Content-Type", "application/json") }
+        return await app().respond(to: Request(method: method, target: target, headers: headers, body: Array((body ?? "").utf8)))
+    }
+
+    @Test func everyResponseCarriesTheSecurityHeaders() async {
+        for response in [await send(.GET, "/healthz"), await send(.GET, "/nowhere"), await send(.PUT, "/films")] {
+            #expect(response.headers["X-Content-Type-Options"] == "nosniff")
+            #expect(response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'")
+            #expect(response.headers["X-Frame-Options"] == "DENY")
+            #expect(response.headers["Referrer-Policy"] == "no-referrer")
+            #expect(response.headers["Cache-Control"] == "no-store")
+            #expect(response.headers["X-Request-ID"] != nil)
+            #expect(response.headers["Strict-Transport-Security"] == nil)
+        }
+    }
+
+    @Test func unknownPathIsAProblem() async throws {
+        let response = await send(.GET, "/nowhere")
+        #expect(response.status == .notFound)
+        #expect(response.headers["Content-Type"] == "application/problem+json")
+        let body = try JSONParser.parse(response.body)
+        guard case .object(let object) = body else { Issue.record("not an object"); return }
+        #expect(object["status"] == .integer(404))
+        #expect(object["request_id"] == .string(response.headers["X-Request-ID"] ?? ""))
+    }
+
+    @Test func wrongMethodIs405WithAllow() async {
+        let response = await send(.DELETE, "/films")
+        #expect(response.status == .methodNotAllowed)
+        #expect(response.headers["Allow"] == "GET, HEAD, POST, OPTIONS")
+    }
+
+    @Test func tutorialFlow() async throws {
+        #expect(await send(.GET, "/").status == .notFound)
+        let created = await send(.POST, "/add_film", body: #"{"name":"Up","studio":"Pixar","year":2009}"#)
+        #expect(created.status == .created)
+        #expect(created.headers["Location"] == "/films/1")
+        #expect(await send(.GET, "/?like=1").status == .ok)
+        #expect(await send(.GET, "/?like=2").status == .notFound)
+        #expect(await send(.GET, "/?like=%C2%B2").status == .badRequest)
+        #expect(await send(.GET, "/?like=1&dislike=1").status == .badRequest)
+        #expect(try await store.film(id: 1)?.likes == 1)
+    }
+
+    @Test func unsupportedMediaTypeChangesNothing() async throws {
+        let response = await app().respond(to: Request(method: .POST, target: "/films",
+                                                       headers: HTTPHeaders([("Content-Type", "text/plain")]),
+                                                       body: Array(#"{"name":"Up","studio":"Pixar"}"#.utf8)))
+        #expect(response.status == .unsupportedMediaType)
+        #expect(try await store.randomFilm() == nil)
+    }
+
+    @Test func storageFailureIs503WithoutDetails() async {
+        store.failing = true
+        let response = await send(.GET, "/films/1")
+        #expect(response.status == .serviceUnavailable)
+        #expect(!String(decoding: response.body, as: UTF8.self).lowercased().contains("sqlite"))
+    }
+}
+
+/// A catalogue in memory, for tests of the layers above storage.
+final class MemoryFilmStore: FilmStore, @unchecked Sendable {
+    private var films: [Int64: Film] = [:]
+    private var nextID: Int64 = 1
+    var failing = false
+
+    private func check() throws {
+        if failing { throw StorageUnavailable(underlying: SQLiteError(code: 10, message: "disk I/O error in /var/lib/filmd")) }
+    }
+
+    func randomFilm() async throws -> Film? { try check(); return films.values.randomElement() }
+    func film(id: Int64) async throws -> Film? { try check(); return films[id] }
+    func films(page: FilmPageRequest) async throws -> [Film] {
+        try check()
+        return films.values.sorted { $0.id < $1.id }.filter { $0.id > (page.after?.id ?? 0) }.prefix(page.limit + 1).map { $0 }
+    }
+    func add(_ film: FilmInput) async throws -> Film {
+        try check()
+        let stored = Film(id: nextID, name: film.name, studio: film.studio, year: film.year)
+        films[nextID] = stored
+        nextID += 1
+        return stored
+    }
+    func vote(_ vote: Vote, film id: Int64) async throws -> Film? {
+        try check()
+        guard var film = films[id] else { return nil }
+        if vote == .like { film.likes += 1 } else { film.dislikes += 1 }
+        films[id] = film
+        return film
+    }
+    func update(id: Int64, with patch: FilmPatch) async throws -> Film? {
+        try check()
+        guard var film = films[id] else { return nil }
+        film.name = patch.name ?? film.name
+        film.studio = patch.studio ?? film.studio
+        if let year = patch.year { film.year = year }
+        films[id] = film
+        return film
+    }
+    func delete(id: Int64) async throws -> Bool { try check(); return films.removeValue(forKey: id) != nil }
+    func isHealthy() async -> Bool { !failing }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import FilmAPI
+
+@Suite struct ConfigLoaderTests {
+    func file(_ json: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("filmd-config-\(UUID().uuidString).json").path
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func error(_ body: () throws -> Config) -> ConfigError? {
+        do {
+            _ = try body()
+            return nil
+        } catch let error as ConfigError {
+            return error
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func defaultsWithoutAnything() throws {
+        #expect(try ConfigLoader.load(file: nil) == Config())
+    }
+
+    @Test func theRepositoryConfigIsValidAndDocumentsEveryKey() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = repository.appendingPathComponent("config.json").path
+        _ = try ConfigLoader.load(file: path)
+        let documented = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(keys(of: documented) == keys(of: ConfigLoader.tree(of: Config())))
+    }
+
+    private func keys(of value: JSONValue, prefix: String = "") -> Set<String> {
+        guard case .object(let object) = value, prefix != "rate_limits.routes" else { return [prefix] }
+        return object.reduce(into: Set<String>()) { all, entry in
+            all.formUnion(keys(of: entry.value, prefix: prefix.isEmpty ? entry.key : "\(prefix).\(entry.key)"))
+        }
+    }
+
+    @Test func layersOverrideInOrder() throws {
+        let path = try file(#"{"server": {"port": 4000, "host": "0.0.0.0"}, "limits": {"max_body_bytes": 1000}}"#)
+        let fromFile = try ConfigLoader.load(file: path)
+        #expect(fromFile.server.port == 4000 && fromFile.server.host == "0.0.0.0" && fromFile.limits.maxBodyBytes == 1000)
+        #expect(fromFile.limits.maxHeaderBytes == LimitSettings().maxHeaderBytes)
+        let fromEnvironment = try ConfigLoader.load(file: path, environment: ["FILMD_SERVER_PORT": "5000", "FILMD_CORS_ALLOWED_ORIGINS": "https://a.example, https://b.example"])
+        #expect(fromEnvironment.server.port == 5000)
+        #expect(fromEnvironment.cors.allowedOrigins == ["https://a.example", "https://b.example"])
+        let fromFlags = try ConfigLoader.load(file: path, environment: ["FILMD_SERVER_PORT": "5000"], flags: ["server.port": .integer(6000)])
+        #expect(fromFlags.server.port == 6000)
+    }
+
+    @Test func environmentNullClearsAnOptional() throws {
+        let path = try file(#"{"database": {"seed_csv": "films.csv"}}"#)
+        #expect(try ConfigLoader.load(file: path).database.seedCSV == "films.csv")
+        #expect(try ConfigLoader.load(file: path, environment: ["FILMD_DATABASE_SEED_CSV": "null"]).database.seedCSV == nil)
+    }
+
+    @Test(arguments: [
+        (#"{"serverr": {}}"#, "serverr"),
+        (#"{"server": {"prot": 1}}"#, "server.prot"),
+        (#"{"limits": {"max_body_bytes": -1}}"#, "limits.max_body_bytes"),
+        (#"{"limits": {"max_body_bytes": "big"}}"#, "limits.max_body_bytes"),
+        (#"{"database": {"durability": "sometimes"}}"#, "database.durability"),
+        (#"{"rate_limits": {"default": "lots per day"}}"#, "rate_limits.default"),
+        (#"{"rate_limits": {"routes": {"GET /": "1 per fortnight"}}}"#, "rate_limits.routes.GET /"),
+        (#"{"cors": {"allowed_origins": ["example.com"]}}"#, "cors.allowed_origins"),
+        (#"{"auth": {"anonymous_role": "root"}}"#, "auth.anonymous_role"),
+        (#"{"server": {"trusted_proxies": ["10.0.0.0/33"]}}"#, "server.trusted_proxies"),
+        (#"{"tls": {"certificate": "cert.pem"}}"#, "tls.private_key"),
+    ])
+    func badFilesNameTheKey(json: String, key: String) throws {
+        let path = try file(json)
+        #expect(error { try ConfigLoader.load(file: path) }?.key == key)
+    }
+
+    @Test func badEnvironmentNamesTheVariableOrKey() {
+        #expect(error { try ConfigLoader.load(file: nil, environment: ["FILMD_NOPE": "1"]) }?.key == "FILMD_NOPE")
+        #expect(error { try ConfigLoader.load(file: nil, environment: ["FILMD_SERVER_PORT": "x"]) }?.key == "server.port")
+        #expect(error { try ConfigLoader.load(file: nil, environment: ["FILMD_CONFIG": "ignored.json"]) } == nil)
+    }
+
+    @Test func renderRedactsThePrivateKey() throws {
+        var config = Config()
+        config.tls = TLSSettings(certificate: "/etc/filmd/cert.pem", privateKey: "/etc/filmd/key.pem")
+        let text = ConfigLoader.render(config)
+        #expect(!text.contains("key.pem"))
+        #expect(text.contains("cert.pem"))
+    }
+}
+
+@Suite struct RateLimitRuleTests {
+    @Test func parsesFlaskLimiterStrings() {
+        #expect(RateLimitRule.parseList("200 per day; 50 per hour") == [
+            RateLimitRule(count: 200, window: 86400, name: "day"), RateLimitRule(count: 50, window: 3600, name: "hour"),
+        ])
+        #expect(RateLimitRule.parse("50/hour") == RateLimitRule(count: 50, window: 3600, name: "hour"))
+        #expect(RateLimitRule.parse("10 per 2 minutes") == RateLimitRule(count: 10, window: 120, name: "2minutes"))
+        #expect(RateLimitRule.parseList("") == [])
+    }
+
+    @Test(arguments: ["per day", "0 per day", "-1 per day", "5 per fortnight", "5 every day", "5 per 0 days", "five per day"])
+    func rejectsMalformedLimits(text: String) {
+        #expect(RateLimitRule.parse(text) == nil)
+    }
+}

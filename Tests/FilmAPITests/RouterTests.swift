@@ -1,0 +1,57 @@
+import Testing
+@testable import FilmAPI
+
+@Suite struct RouterTests {
+    let router: Router = {
+        var router = Router()
+        let ok: Responder = { _, _ in Response(status: .ok) }
+        router.add(.GET, "/films", Endpoint(role: .reader, handler: ok))
+        router.add(.POST, "/films", Endpoint(role: .editor, handler: ok))
+        router.add(.GET, "/films/random", Endpoint(role: .reader, handler: ok))
+        router.add(.GET, "/films/{id}", Endpoint(role: .reader, handler: ok))
+        router.add(.DELETE, "/films/{id}", Endpoint(role: .admin, handler: ok))
+        return router
+    }()
+
+    @Test func literalRouteWinsOverParameter() {
+        guard case .found(let template, _, let parameters) = router.match(.GET, path: "/films/random") else {
+            Issue.record("no match"); return
+        }
+        #expect(template == "/films/random")
+        #expect(parameters.isEmpty)
+    }
+
+    @Test func parameterIsBound() {
+        guard case .found(let template, let endpoint, let parameters) = router.match(.DELETE, path: "/films/42") else {
+            Issue.record("no match"); return
+        }
+        #expect(template == "/films/{id}")
+        #expect(parameters == ["id": "42"])
+        #expect(endpoint.role == .admin)
+    }
+
+    @Test func headFallsBackToGet() {
+        guard case .found(let template, _, _) = router.match(.HEAD, path: "/films") else { Issue.record("no match"); return }
+        #expect(template == "/films")
+    }
+
+    @Test func wrongMethodListsAllowed() {
+        guard case .methodNotAllowed(_, let allow) = router.match(.PUT, path: "/films/7") else { Issue.record("expected 405"); return }
+        #expect(allow == [.GET, .HEAD, .DELETE, .OPTIONS])
+    }
+
+    @Test(arguments: ["/nope", "/films/", "/films/1/2/3", "", "/films//x"])
+    func unknownPathsAreNotFound(path: String) {
+        if case .notFound = router.match(.GET, path: path) { return }
+        if path == "/films/" {
+            // An empty segment never binds a parameter.
+            Issue.record("/films/ matched")
+        }
+        if case .found = router.match(.GET, path: path) { Issue.record("\(path) matched") }
+    }
+
+    @Test func tableListsEveryMethodOnce() {
+        let table = router.table.map { "\($0.method.rawValue) \($0.template)" }
+        #expect(table == ["GET /films", "POST /films", "GET /films/random", "DELETE /films/{id}", "GET /films/{id}"])
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import FilmAPI
+
+@Suite struct SQLiteFilmStoreTests {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("filmd-store-\(UUID().uuidString).db").path
+
+    func store() throws -> SQLiteFilmStore { try SQLiteFilmStore(path: path, durability: .normal) }
+
+    @Test func addGetVoteUpdateDelete() async throws {
+        let store = try store()
+        #expect(try await store.randomFilm() == nil)
+        let film = try await store.add(FilmInput(name: "Frozen", studio: "Disney", year: 2013))
+        #expect(film.id == 1 && film.likes == 0)
+        #expect(try await store.film(id: 1) == film)
+        #expect(try await store.vote(.like, film: 1)?.likes == 1)
+        #expect(try await store.vote(.dislike, film: 1)?.dislikes == 1)
+        #expect(try await store.vote(.like, film: 99) == nil)
+        let patched = try await store.update(id: 1, with: FilmPatch(name: "Frozen II", studio: nil, year: .some(nil)))
+        #expect(patched?.name == "Frozen II" && patched?.studio == "Disney" && patched?.year == nil)
+        #expect(try await store.delete(id: 1))
+        #expect(try await !store.delete(id: 1))
+        #expect(try await store.randomFilm() == nil)
+    }
+
+    @Test func idsAreNeverReused() async throws {
+        let store = try store()
+        let first = try await store.add(FilmInput(name: "A", studio: "S", year: nil))
+        _ = try await store.delete(id: first.id)
+        #expect(try await store.add(FilmInput(name: "B", studio: "S", year: nil)).id == first.id + 1)
+    }
+
+    @Test func concurrentVotesAreAllCounted() async throws {
+        let store = try store()
+        let film = try await store.add(FilmInput(name: "A", studio: "S", year: nil))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<500 { group.addTask { _ = try await store.vote(.like, film: film.id) } }
+            try await group.waitForAll()
+        }
+        #expect(try await store.film(id: film.id)?.likes == 500)
+        // A second connection (another process, say) sees them committed.
+        #expect(try CatalogueFile(path: path, durability: .normal).count() == 1)
+    }
+
+    @Test func keysetPagesNeitherRepeatNorSkip() async throws {
+        let store = try store()
+        for index in 1...25 { _ = try await store.add(FilmInput(name: "F\(index)", studio: "S", year: nil)) }
+        for index in stride(from: 1, through: 25, by: 3) { _ = try await store.vote(.like, film: Int64(index)) }
+        for sort in FilmSort.allCases {
+            var seen: [Int64] = [], cursor: FilmCursor?
+            repeat {
+                let page = try await store.films(page: FilmPageRequest(sort: sort, limit: 4, after: cursor))
+                seen += page.prefix(4).map(\.id)
+                cursor = page.count > 4 ? FilmCursor(after: page[3], sort: sort) : nil
+            } while cursor != nil
+            #expect(seen.count == 25 && Set(seen).count == 25, "sort \(sort)")
+        }
+    }
+
+    @Test func migrationsSetTheUserVersion() async throws {
+        _ = try store()
+        let reopened = try CatalogueFile(path: path, durability: .full)
+        #expect(try reopened.count() == 0)
+        #expect(Migrations.latest >= 1)
+    }
+
+    @Test func backupIsAConsistentCopy() async throws {
+        let store = try store()
+        _ = try await store.add(FilmInput(name: "A", studio: "S", year: 1999))
+        let copy = path + ".backup"
+        try CatalogueFile(path: path, durability: .normal).backup(to: copy)
+        #expect(try CatalogueFile(path: copy, durability: .normal).count() == 1)
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what building and testing filmd needs on a fresh Debian 12 machine of this kind.
+# Idempotent: each package is installed only when missing; `apt-get update` runs at most once.
+set -euo pipefail
+
+need_apt=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for pkg in "$@"; do have_pkg "$pkg" || need_apt+=("$pkg"); done
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "install-deps: apt-get install ${need_apt[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
