@@ -748,7 +748,7 @@ def render_targets(results: list[Result]) -> list[str]:
     counts = sorted({r.films for r in results})
     small, big = (get("filmd", "get_root", counts[0]), get("filmd", "get_root", counts[-1])) if counts else (None, None)
     x = ratio(big.rps, small.rps) if small and big and small is not big else None
-    line(None if x is None else x >= 1 - SCALING_MAX_DROP,
+    line(None if x is None else abs(x - 1) <= SCALING_MAX_DROP,
          f"GET / on {counts[-1] if counts else '?'} films within {SCALING_MAX_DROP:.0%} of {counts[0] if counts else '?'}: "
          f"{fmt_ratio(x)}" + ("" if x is not None or len(counts) > 1 else " (run with --scaling)"))
     return out
