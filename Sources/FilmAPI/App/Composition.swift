@@ -12,6 +12,7 @@ public enum Composition {
         let middleware: [any Middleware] = [
             RequestLogMiddleware(log: requestLog),
             responseHeaders,
+            CORSMiddleware(policy: CORSPolicy(config.cors), methods: { [router] in router.methods(forPath: $0) }),
             ErrorMiddleware(logger: logger),
         ]
         return Application(router: router, middleware: middleware, requestLog: requestLog,

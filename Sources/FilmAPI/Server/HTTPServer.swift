@@ -86,12 +86,17 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// libevent's own error path (malformed request, over a size limit, unknown method).
     private func refuse(_ raw: RawRequest, status: Int) {
+        // A method libevent does not know still has a path: route it, so that a known path
+        // answers 405 with Allow (and CORS, logging, metrics see it) like any other method.
+        if status == HTTPStatus.notImplemented.code, evhttp_request_get_uri(raw) != nil {
+            receive(raw)
+            return
+        }
         var status = HTTPStatus(status)
         // libevent says 400 (or 413) for an oversize head; the head's size tells them apart.
         if status == .badRequest || status == .contentTooLarge, raw.pointee.headers_size > limits.maxHeaderBytes {
             status = .headerFieldsTooLarge
         }
-        if status == .notImplemented || status == .methodNotAllowed { status = .notImplemented }
         // A request line that never parsed leaves the version at 0.0; answer as HTTP/1.1.
         if raw.pointee.major != 1 {
             raw.pointee.major = 1
