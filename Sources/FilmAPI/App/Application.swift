@@ -9,11 +9,13 @@ public final class Application: HTTPHandler {
     private let ids = RequestIDs()
     private let requestLog: RequestLog
     private let responseHeaders: ResponseHeadersMiddleware
+    private let trustedProxies: [AddressRange]
     private let logger: Logger
 
     public init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
-                responseHeaders: ResponseHeadersMiddleware, logger: Logger) {
+                responseHeaders: ResponseHeadersMiddleware, trustedProxies: [AddressRange] = [], logger: Logger) {
         self.router = router
+        self.trustedProxies = trustedProxies
         self.requestLog = requestLog
         self.responseHeaders = responseHeaders
         self.logger = logger
@@ -21,7 +23,7 @@ public final class Application: HTTPHandler {
     }
 
     public func respond(to request: Request) async -> Response {
-        let context = RequestContext(requestID: ids.next(), clientAddress: request.peer.host)
+        let context = RequestContext(requestID: requestID(for: request), clientAddress: request.peer.host)
         resolve(request, into: context)
         do {
             return try await chain(request, context)
@@ -39,6 +41,15 @@ public final class Application: HTTPHandler {
         let request = Request(method: .other, target: "", peer: peer)
         requestLog.record(request: request, context: context, response: response)
         return response
+    }
+
+    /// An inbound `X-Request-ID` is kept only from a trusted proxy and only when well-formed.
+    private func requestID(for request: Request) -> String {
+        if !trustedProxies.isEmpty, let inbound = request.headers["X-Request-ID"], RequestIDs.isWellFormed(inbound),
+           let peer = IPAddress(request.peer.host), trustedProxies.contains(where: { $0.contains(peer) }) {
+            return inbound
+        }
+        return ids.next()
     }
 
     private func resolve(_ request: Request, into context: RequestContext) {

@@ -2,12 +2,12 @@ import Logging
 
 /// The composition root: one place that turns a `Config` into the running parts.
 public enum Composition {
-    public static func application(config: Config, store: any FilmStore, lifecycle: Lifecycle,
-                                   sink: LogSink, logger: Logger) -> Application {
-        let films = FilmController(store: store, maxBodyBytes: config.limits.maxBodyBytes)
-        let health = HealthController(store: store, lifecycle: lifecycle)
+    public static func application(config: Config, services: Services) -> Application {
+        let logger = services.logger
+        let films = FilmController(store: services.store, maxBodyBytes: config.limits.maxBodyBytes)
+        let health = HealthController(store: services.store, lifecycle: services.lifecycle)
         let router = Routes.router(films: films, health: health)
-        let requestLog = RequestLog(sink: sink, enabled: (LogLevelName.parse(config.logging.level) ?? .info) <= .info)
+        let requestLog = RequestLog(sink: services.sink, level: services.level)
         let responseHeaders = ResponseHeadersMiddleware(crossOriginResourcePolicy: config.headers.crossOriginResourcePolicy)
         let middleware: [any Middleware] = [
             RequestLogMiddleware(log: requestLog),
@@ -16,7 +16,8 @@ public enum Composition {
             ErrorMiddleware(logger: logger),
         ]
         return Application(router: router, middleware: middleware, requestLog: requestLog,
-                           responseHeaders: responseHeaders, logger: logger)
+                           responseHeaders: responseHeaders, trustedProxies: config.server.trustedProxies.compactMap(AddressRange.init),
+                           logger: logger)
     }
 
     public static func transportLimits(_ limits: LimitSettings) -> TransportLimits {
