@@ -10,7 +10,7 @@ import Testing
 
     func app() -> Application {
         Composition.application(config: Config(), services: Services(store: store, lifecycle: Lifecycle(), sink: sink, level: LogLevelControl(.info),
-                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })), reader: store)
     }
 
     func send(_ method: HTTPMethod, _ target: String, body: String? = nil) async -> Response {
@@ -56,7 +56,7 @@ import Testing
         #expect(await send(.GET, "/?like=2").status == .notFound)
         #expect(await send(.GET, "/?like=%C2%B2").status == .badRequest)
         #expect(await send(.GET, "/?like=1&dislike=1").status == .badRequest)
-        #expect(try await store.film(id: 1)?.likes == 1)
+        #expect(try store.film(id: 1)?.likes == 1)
     }
 
     @Test func unsupportedMediaTypeChangesNothing() async throws {
@@ -64,7 +64,7 @@ import Testing
                                                        headers: HTTPHeaders([("Content-Type", "text/plain")]),
                                                        body: Array(#"{"name":"Up","studio":"Pixar"}"#.utf8)))
         #expect(response.status == .unsupportedMediaType)
-        #expect(try await store.randomFilm() == nil)
+        #expect(try store.randomFilm() == nil)
     }
 
     @Test func storageFailureIs503WithoutDetails() async {
@@ -76,7 +76,7 @@ import Testing
 }
 
 /// A catalogue in memory, for tests of the layers above storage.
-final class MemoryFilmStore: FilmStore, @unchecked Sendable {
+final class MemoryFilmStore: FilmStore, FilmReader, @unchecked Sendable {
     private var films: [Int64: Film] = [:]
     private var nextID: Int64 = 1
     var failing = false
@@ -85,9 +85,9 @@ final class MemoryFilmStore: FilmStore, @unchecked Sendable {
         if failing { throw StorageUnavailable(underlying: SQLiteError(code: 10, message: "disk I/O error in /var/lib/filmd")) }
     }
 
-    func randomFilm() async throws -> Film? { try check(); return films.values.randomElement() }
-    func film(id: Int64) async throws -> Film? { try check(); return films[id] }
-    func films(page: FilmPageRequest) async throws -> [Film] {
+    func randomFilm() throws -> Film? { try check(); return films.values.randomElement() }
+    func film(id: Int64) throws -> Film? { try check(); return films[id] }
+    func films(page: FilmPageRequest) throws -> [Film] {
         try check()
         return films.values.sorted { $0.id < $1.id }.filter { $0.id > (page.after?.id ?? 0) }.prefix(page.limit + 1).map { $0 }
     }

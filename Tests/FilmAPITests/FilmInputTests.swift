@@ -80,3 +80,16 @@ import Testing
         #expect(FilmID.parse(text) == nil)
     }
 }
+
+@Suite struct FilmYearTests {
+    @Test(arguments: ["1e400", "99999999999999999999", "-99999999999999999999", "1e20", "2013.0000001"])
+    func hugeOrFractionalYearsAreRefusedNotFatal(year: String) {
+        #expect(throws: Problem.self) {
+            try FilmInput.validated(try JSONValue.object(from: Array(#"{"name":"A","studio":"B","year":\#(year)}"#.utf8)))
+        }
+    }
+
+    @Test func integralNumbersAreYears() throws {
+        #expect(try FilmInput.validated(try JSONValue.object(from: Array(#"{"name":"A","studio":"B","year":2013.0}"#.utf8))).year == 2013)
+    }
+}

@@ -2,9 +2,10 @@ import Logging
 
 /// The composition root: one place that turns a `Config` into the running parts.
 public enum Composition {
-    public static func application(config: Config, services: Services) -> Application {
+    /// One application per event loop: `reader` is that loop's read connection.
+    public static func application(config: Config, services: Services, reader: any FilmReader) -> Application {
         let logger = services.logger
-        let films = FilmController(store: services.store, maxBodyBytes: config.limits.maxBodyBytes)
+        let films = FilmController(store: services.store, reader: reader, maxBodyBytes: config.limits.maxBodyBytes)
         let health = HealthController(store: services.store, lifecycle: services.lifecycle)
         let router = Routes.router(films: films, health: health)
         let requestLog = RequestLog(sink: services.sink, level: services.level)

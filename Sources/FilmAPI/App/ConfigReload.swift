@@ -6,16 +6,16 @@ import Logging
 final class ConfigReload: @unchecked Sendable {
     private var current: Config
     private let load: @Sendable () throws -> Config
-    private let servers: [HTTPServer]
+    private let workers: [Worker]
     private let services: Services
     private let notifier: SystemdNotifier
     private let logger: Logger
 
-    init(current: Config, load: @escaping @Sendable () throws -> Config, servers: [HTTPServer], services: Services,
+    init(current: Config, load: @escaping @Sendable () throws -> Config, workers: [Worker], services: Services,
          notifier: SystemdNotifier, logger: Logger) {
         self.current = current
         self.load = load
-        self.servers = servers
+        self.workers = workers
         self.services = services
         self.notifier = notifier
         self.logger = logger
@@ -43,9 +43,14 @@ final class ConfigReload: @unchecked Sendable {
             logger.warning("some changed keys take effect only after a restart", metadata: ["config.keys": .string(needRestart.joined(separator: ", "))])
         }
         services.level.level = LogLevelName.parse(next.logging.level) ?? .info
-        for server in servers {
-            server.replace(handler: Composition.application(config: next, services: services))
-            server.apply(Composition.transportLimits(next.limits))
+        var limits = Composition.transportLimits(next.limits)
+        limits.maxConnections = (next.limits.maxConnections + workers.count - 1) / workers.count
+        for worker in workers {
+            let application = Composition.application(config: next, services: services, reader: worker.reader)
+            worker.loop.execute { [limits] in
+                worker.server.replace(handler: application)
+                worker.server.apply(limits)
+            }
         }
         current = next
         // A security event (SPEC §5): logged at warning, like the others, so that it survives quiet levels.

@@ -28,36 +28,42 @@ public final class Daemon {
         let store = try SQLiteFilmStore(path: config.database.path, durability: config.database.durability)
         try Seeding.seedIfEmpty(store, from: config.database.seedCSV, logger: logger)
         let services = Services(store: store, lifecycle: lifecycle, sink: sink, level: level, logger: logger)
-        let loop = try EventLoop()
-        let server = try HTTPServer(loop: loop, handler: Composition.application(config: config, services: services),
-                                    limits: Composition.transportLimits(config.limits))
+        let count = config.server.workers
+        let share = (config.limits.maxConnections + count - 1) / count
+        let workers = try (0..<count).map { _ in try Worker(config: config, services: services, connectionShare: share) }
         let inherited = ListeningSocket.inherited()
         let sockets = inherited.isEmpty ? [try ListeningSocket.open(host: config.server.host, port: config.server.port)] : inherited
-        for socket in sockets { try server.serve(socket) }
-
-        let shutdown = GracefulShutdown(servers: [server], lifecycle: lifecycle, grace: config.server.shutdownGraceSeconds,
-                                        notifier: notifier, logger: logger)
-        let reload = ConfigReload(current: config, load: loadConfig, servers: [server], services: services,
-                                  notifier: notifier, logger: logger)
-        keep.append(LoopEvent.every(milliseconds: 100, on: loop) { [sink] in sink.flush() })
-        if let interval = notifier.watchdogInterval {
-            // From the loop itself: a loop that stops turning stops the pings, and systemd acts.
-            let milliseconds = Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
-            keep.append(LoopEvent.every(milliseconds: max(milliseconds, 10), on: loop) { [notifier] in notifier.watchdog() })
+        for worker in workers {
+            for socket in sockets { try worker.server.serve(socket) }
         }
-        for signal in [SIGTERM, SIGINT] { keep.append(LoopEvent.signal(signal, on: loop) { shutdown.begin() }) }
-        keep.append(LoopEvent.signal(SIGHUP, on: loop) { reload.run() })
+
+        let main = workers[0].loop
+        let shutdown = GracefulShutdown(servers: workers.map(\.server), lifecycle: lifecycle, grace: config.server.shutdownGraceSeconds,
+                                        notifier: notifier, logger: logger)
+        let reload = ConfigReload(current: config, load: loadConfig, workers: workers, services: services,
+                                  notifier: notifier, logger: logger)
+        keep.append(LoopEvent.every(milliseconds: 100, on: main) { [sink] in sink.flush() })
+        if let interval = notifier.watchdogInterval {
+            // From the main loop itself: a loop that stops turning stops the pings, and systemd acts.
+            let milliseconds = Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+            keep.append(LoopEvent.every(milliseconds: max(milliseconds, 10), on: main) { [notifier] in notifier.watchdog() })
+        }
+        for signal in [SIGTERM, SIGINT] { keep.append(LoopEvent.signal(signal, on: main) { shutdown.begin() }) }
+        keep.append(LoopEvent.signal(SIGHUP, on: main) { reload.run() })
         Glibc.signal(SIGPIPE, SIG_IGN)
 
         let addresses = sockets.map(\.localAddress)
         for address in addresses {
             logger.info("listening", metadata: ["server.address": .string(address.host), "server.port": .stringConvertible(address.port),
+                                                "server.workers": .stringConvertible(count),
                                                 "socket.activated": .stringConvertible(!inherited.isEmpty)])
         }
         notifier.ready(status: "serving on " + addresses.map { "\($0.host):\($0.port)" }.joined(separator: ", "))
-        loop.run()
+        for (index, worker) in workers.enumerated().dropFirst() { worker.start(name: "filmd-loop-\(index)") }
+        main.run()
+        workers.dropFirst().forEach { $0.join() }
         keep.forEach { $0.cancel() }
-        logger.info("stopped", metadata: ["shutdown.in_flight_left": .stringConvertible(server.inFlight)])
+        logger.info("stopped", metadata: ["shutdown.in_flight_left": .stringConvertible(shutdown.leftInFlight)])
         sink.flush()
         return 0
     }

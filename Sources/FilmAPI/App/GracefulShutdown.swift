@@ -1,44 +1,68 @@
 import Logging
+import Synchronization
 
-/// SIGTERM: readiness turns 503, the listeners close, requests in flight finish within the
-/// grace period, then the loop ends (and with it the process, after the store's last commit).
+/// SIGTERM: readiness turns 503, the listeners close, requests in flight (head received) finish
+/// within the grace period, then the loops end, and with them the process, after the store's
+/// last commit. Each loop drains itself on its own thread; the main loop ends last.
 final class GracefulShutdown: @unchecked Sendable {
     private let servers: [HTTPServer]
     private let lifecycle: Lifecycle
     private let grace: Double
     private let notifier: SystemdNotifier
     private let logger: Logger
-    private var poll: LoopEvent?
-    private var deadline: ContinuousClock.Instant?
+    private let draining = Atomic<Int>(0)
+    private let left = Atomic<Int>(0)
+    private var polls: [LoopEvent] = []
+    private var started = false
 
     init(servers: [HTTPServer], lifecycle: Lifecycle, grace: Double, notifier: SystemdNotifier, logger: Logger) {
-        self.notifier = notifier
         self.servers = servers
         self.lifecycle = lifecycle
         self.grace = grace
+        self.notifier = notifier
         self.logger = logger
     }
 
-    /// Loop thread (a signal event).
+    /// Requests still in flight when the grace period ended.
+    var leftInFlight: Int { left.load(ordering: .relaxed) }
+
+    /// Main loop thread (a signal event).
     func begin() {
-        guard deadline == nil, let loop = servers.first?.loop else { return }
-        deadline = .now + .milliseconds(Int(grace * 1000))
+        guard !started else { return }
+        started = true
+        let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
         lifecycle.beginDraining()
-        notifier.stopping(status: "draining \(inFlight) requests")
-        servers.forEach { $0.stopAccepting() }
-        logger.info("draining", metadata: ["shutdown.in_flight": .stringConvertible(inFlight), "shutdown.grace_seconds": .stringConvertible(grace)])
-        poll = LoopEvent.every(milliseconds: 20, on: loop) { [self] in check() }
-        check()
+        notifier.stopping(status: "draining")
+        logger.info("draining", metadata: ["shutdown.grace_seconds": .stringConvertible(grace), "server.workers": .stringConvertible(servers.count)])
+        draining.store(servers.count, ordering: .relaxed)
+        for server in servers.dropFirst() {
+            server.loop.execute { [self] in drain(server, until: deadline) { server.loop.stop() } }
+        }
+        drain(servers[0], until: deadline) { [self] in
+            // The main loop ends once every other loop has drained.
+            let poll = LoopEvent.every(milliseconds: 20, on: servers[0].loop) { [self] in
+                if draining.load(ordering: .acquiring) == 0 { servers[0].loop.stop() }
+            }
+            polls.append(poll)
+        }
     }
 
-    private var inFlight: Int { servers.reduce(0) { $0 + $1.inFlight } }
-
-    private func check() {
-        guard let deadline, let loop = servers.first?.loop else { return }
-        if inFlight == 0 || ContinuousClock.now >= deadline {
-            if inFlight > 0 { logger.warning("grace period over with requests in flight", metadata: ["shutdown.in_flight": .stringConvertible(inFlight)]) }
+    /// On `server`'s loop: stop accepting, wait for its requests, then `done`.
+    private func drain(_ server: HTTPServer, until deadline: ContinuousClock.Instant, done: @escaping () -> Void) {
+        server.stopAccepting()
+        var poll: LoopEvent?
+        let check = { [self] in
+            let inFlight = server.inFlight
+            guard inFlight == 0 || ContinuousClock.now >= deadline else { return }
+            if inFlight > 0 {
+                logger.warning("grace period over with requests in flight", metadata: ["shutdown.in_flight": .stringConvertible(inFlight)])
+                left.wrappingAdd(inFlight, ordering: .relaxed)
+            }
             poll?.cancel()
-            loop.stop()
+            poll = nil
+            draining.wrappingSubtract(1, ordering: .releasing)
+            done()
         }
+        poll = LoopEvent.every(milliseconds: 20, on: server.loop) { check() }
     }
 }

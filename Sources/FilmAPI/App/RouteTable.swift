@@ -1,7 +1,7 @@
 /// The route table as data (`filmd routes`; the OpenAPI test compares it with the document).
 public enum RouteTable {
     public static func json() -> String {
-        let films = FilmController(store: NoStore(), maxBodyBytes: 0)
+        let films = FilmController(store: NoStore(), reader: NoStore(), maxBodyBytes: 0)
         let router = Routes.router(films: films, health: HealthController(store: NoStore(), lifecycle: Lifecycle()))
         var json = JSONWriter()
         json.beginArray()
@@ -16,11 +16,11 @@ public enum RouteTable {
     }
 
     /// Handlers need a store to exist; listing routes never calls one.
-    private struct NoStore: FilmStore {
+    private struct NoStore: FilmStore, FilmReader {
         struct Unused: Error {}
-        func randomFilm() async throws -> Film? { throw Unused() }
-        func film(id: Int64) async throws -> Film? { throw Unused() }
-        func films(page: FilmPageRequest) async throws -> [Film] { throw Unused() }
+        func randomFilm() throws -> Film? { throw Unused() }
+        func film(id: Int64) throws -> Film? { throw Unused() }
+        func films(page: FilmPageRequest) throws -> [Film] { throw Unused() }
         func add(_ film: FilmInput) async throws -> Film { throw Unused() }
         func vote(_ vote: Vote, film id: Int64) async throws -> Film? { throw Unused() }
         func update(id: Int64, with patch: FilmPatch) async throws -> Film? { throw Unused() }

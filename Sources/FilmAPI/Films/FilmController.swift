@@ -1,10 +1,12 @@
 /// The film handlers: the tutorial's three routes and the resource API.
 public struct FilmController: Sendable {
     let store: any FilmStore
+    let reader: any FilmReader
     let maxBodyBytes: Int
 
-    public init(store: any FilmStore, maxBodyBytes: Int) {
+    public init(store: any FilmStore, reader: any FilmReader, maxBodyBytes: Int) {
         self.store = store
+        self.reader = reader
         self.maxBodyBytes = maxBodyBytes
     }
 
@@ -28,7 +30,7 @@ public struct FilmController: Sendable {
 
     /// `GET /films/random`
     public func random(_ request: Request, _ context: RequestContext) async throws -> Response {
-        guard let film = try await store.randomFilm() else {
+        guard let film = try reader.randomFilm() else {
             throw Problem.notFound("The catalogue is empty.")
         }
         return .json(film.jsonBytes)
@@ -51,7 +53,7 @@ public struct FilmController: Sendable {
     /// `GET /films/{id}`
     public func get(_ request: Request, _ context: RequestContext) async throws -> Response {
         let id = try filmID(context)
-        guard let film = try await store.film(id: id) else { throw Problem.notFound("No film has id \(id).") }
+        guard let film = try reader.film(id: id) else { throw Problem.notFound("No film has id \(id).") }
         return .json(film.jsonBytes)
     }
 
@@ -82,7 +84,7 @@ public struct FilmController: Sendable {
     /// `GET /films?limit=&cursor=&sort=`
     public func list(_ request: Request, _ context: RequestContext) async throws -> Response {
         let page = try FilmListQuery.page(from: request.query)
-        let films = try await store.films(page: page)
+        let films = try reader.films(page: page)
         var json = JSONWriter(capacity: 128 * (films.count + 1))
         json.beginObject()
         json.key("films")

@@ -23,7 +23,7 @@ enum FilmFieldRules {
             errors.append(.init(field: field, reason: "must not contain control characters"))
         } else if text.isEmpty {
             errors.append(.init(field: field, reason: "must not be empty"))
-        } else if text.count > limit {
+        } else if text.unicodeScalars.count > limit {  // code points, as JSON Schema's maxLength counts
             errors.append(.init(field: field, reason: "must be at most \(limit) characters"))
         } else {
             return text
@@ -39,7 +39,8 @@ enum FilmFieldRules {
         case .integer(let year)? where FilmInput.years.contains(Int(clamping: year)):
             return .some(Int(year))
         // JSON Schema's "integer" includes 2013.0; a fraction is still refused.
-        case .number(let year)? where year.rounded(.towardZero) == year && FilmInput.years.contains(Int(year)):
+        case .number(let year)? where year.rounded(.towardZero) == year
+                && Double(FilmInput.years.lowerBound)...Double(FilmInput.years.upperBound) ~= year:
             return .some(Int(year))
         default:
             errors.append(.init(field: "year", reason: "must be an integer from 1878 to 2100, or null"))

@@ -1,12 +1,6 @@
-/// The catalogue's storage, as the handlers need it. `SQLiteFilmStore` is the real one; unit
-/// tests of the layers above may use an in-memory one.
+/// The catalogue's writes (and the health check), as the handlers need them.
+/// `SQLiteFilmStore` is the real one; unit tests of the layers above may use an in-memory one.
 public protocol FilmStore: Sendable {
-    /// A film chosen at random, in O(log n); nil when the catalogue is empty.
-    func randomFilm() async throws -> Film?
-    func film(id: Int64) async throws -> Film?
-    /// Up to `page.limit + 1` films after the cursor, in the page's order (the extra one tells
-    /// whether there is a next page).
-    func films(page: FilmPageRequest) async throws -> [Film]
     /// Stores a film; returns it with its id once the write is committed.
     func add(_ film: FilmInput) async throws -> Film
     /// Records one vote once committed; nil when no film has that id (nothing recorded).
@@ -16,4 +10,16 @@ public protocol FilmStore: Sendable {
     func delete(id: Int64) async throws -> Bool
     /// Whether the database answers (readiness).
     func isHealthy() async -> Bool
+}
+
+/// The catalogue's reads. Synchronous: each event loop has its own read connection and reads
+/// on its own thread (an indexed read from a warm WAL database costs microseconds, less than a
+/// hop to another thread and back).
+public protocol FilmReader: Sendable {
+    /// A film chosen at random, in O(log n); nil when the catalogue is empty.
+    func randomFilm() throws -> Film?
+    func film(id: Int64) throws -> Film?
+    /// Up to `page.limit + 1` films after the cursor, in the page's order (the extra one tells
+    /// whether there is a next page).
+    func films(page: FilmPageRequest) throws -> [Film]
 }

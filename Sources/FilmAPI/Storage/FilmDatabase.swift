@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The catalogue's SQL, on one connection with every statement prepared once. Synchronous:
 /// the store actor calls it off the event loop, the CLI commands call it directly.
 final class FilmDatabase {
@@ -6,16 +10,27 @@ final class FilmDatabase {
     private let pageByID, pageByLikes, pageByScore, firstByID, firstByLikes, firstByScore: SQLiteStatement
     private let countFilms, selectAll, insertWithVotes: SQLiteStatement
 
-    init(path: String, durability: Durability) throws(SQLiteError) {
+    /// A writer sets the database up (WAL, durability, migrations); a reader only reads, on a
+    /// database a writer has set up (`query_only`: a bug cannot make it write).
+    init(path: String, durability: Durability, readOnly: Bool = false) throws(SQLiteError) {
         connection = try SQLiteConnection(path: path)
         connection.setBusyTimeout(milliseconds: 5000)
-        try connection.execute("PRAGMA journal_mode = WAL")
-        switch durability {
-        case .normal: try connection.execute("PRAGMA synchronous = NORMAL")
-        case .full: try connection.execute("PRAGMA synchronous = FULL")
+        if readOnly {
+            try connection.execute("PRAGMA query_only = 1")
+            // Map the file: reads of cached pages cost no system call.
+            try connection.execute("PRAGMA mmap_size = 268435456")
+        } else {
+            try connection.execute("PRAGMA journal_mode = WAL")
+            switch durability {
+            case .normal: try connection.execute("PRAGMA synchronous = NORMAL")
+            case .full: try connection.execute("PRAGMA synchronous = FULL")
+            }
+            try Migrations.migrate(connection)
+            // Checkpoints run elsewhere (WALCheckpointer), never inside a COMMIT; a WAL that was
+            // reset is cut back to 16 MiB.
+            try connection.execute("PRAGMA wal_autocheckpoint = 0")
+            try connection.execute("PRAGMA journal_size_limit = 16777216")
         }
-        try connection.execute("PRAGMA foreign_keys = ON")
-        try Migrations.migrate(connection)
         selectByID = try connection.prepare("SELECT id, name, studio, year, likes, dislikes FROM films WHERE id = ?1")
         // O(log n): one probe of the max, one index seek. A film after a gap of deleted ids is
         // a little more likely to be chosen; the README says so.
@@ -120,6 +135,20 @@ final class FilmDatabase {
             guard let tail = batch.last else { return }
             try batch.forEach(body)
             last = tail.id
+        }
+    }
+
+    /// Between write batches: once the WAL is past `pages` (the checkpointer has copied it by
+    /// then), wait for the readers to leave it so that the next write starts it from the top.
+    /// Under steady writes a reader is nearly always inside the WAL, and SQLite alone never
+    /// finds the moment: the WAL, and every reader's search of it, would grow without end.
+    func restartWALIfLarge(path: String, pages: Int = 4096) {
+        var info = stat()
+        guard stat(path + "-wal", &info) == 0, Int(info.st_size) > pages * 4096 else { return }
+        do {
+            _ = try connection.checkpoint(.restart)
+        } catch {
+            return  // busy: tried again after a later batch
         }
     }
 

@@ -9,19 +9,17 @@ public actor SQLiteFilmStore: FilmStore {
     private let database: FilmDatabase
     private var batch: [PendingWrite] = []
     private var flushScheduled = false
+    private var flushes = 0
+    private let path: String
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     public init(path: String, durability: Durability) throws {
+        self.path = path
         executor = ThreadExecutor(name: "filmd-store")
         database = try FilmDatabase(path: path, durability: durability)
+        try WALCheckpointer.start(path: path)
     }
-
-    public func randomFilm() throws -> Film? { try database.randomFilm() }
-
-    public func film(id: Int64) throws -> Film? { try database.film(id: id) }
-
-    public func films(page: FilmPageRequest) throws -> [Film] { try database.films(page: page) }
 
     public func count() throws -> Int { try database.count() }
 
@@ -81,6 +79,8 @@ public actor SQLiteFilmStore: FilmStore {
             return
         }
         writes.forEach { $0.acknowledge() }
+        flushes += 1
+        if flushes % 16 == 0 { database.restartWALIfLarge(path: path) }
     }
 }
 

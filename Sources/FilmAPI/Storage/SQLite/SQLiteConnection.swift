@@ -46,6 +46,21 @@ final class SQLiteConnection {
         return statement.int64(0)
     }
 
+    enum CheckpointMode {
+        /// Copies what it can without waiting for anyone.
+        case passive
+        /// Copies everything, then waits for readers to leave the WAL so the next write starts it over.
+        case restart
+    }
+
+    /// Runs a checkpoint; returns the pages that were in the WAL.
+    func checkpoint(_ mode: CheckpointMode) throws(SQLiteError) -> Int32 {
+        var logPages: Int32 = 0, copied: Int32 = 0
+        try check(sqlite3_wal_checkpoint_v2(handle, nil, mode == .passive ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_RESTART,
+                                            &logPages, &copied))
+        return logPages
+    }
+
     var changes: Int { Int(sqlite3_changes(handle)) }
 
     func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }

@@ -1,0 +1,36 @@
+import Foundation
+
+/// One event loop with its evhttp server and its own read connection. Worker 0 runs on the
+/// main thread (signals are handled there); the others on threads of their own.
+final class Worker: @unchecked Sendable {
+    let loop: EventLoop
+    let server: HTTPServer
+    let reader: SQLiteFilmReader
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(config: Config, services: Services, connectionShare: Int) throws {
+        loop = try EventLoop()
+        reader = try SQLiteFilmReader(path: config.database.path)
+        var limits = Composition.transportLimits(config.limits)
+        limits.maxConnections = connectionShare
+        server = try HTTPServer(loop: loop, handler: Composition.application(config: config, services: services, reader: reader),
+                                limits: limits)
+    }
+
+    /// Runs the loop on a thread of its own until it is stopped.
+    func start(name: String) {
+        let thread = Thread { [self] in
+            loop.run()
+            finished.signal()
+        }
+        thread.name = name
+        thread.start()
+        self.thread = thread
+    }
+
+    /// Waits for a loop started with `start` to end.
+    func join() {
+        if thread != nil { finished.wait() }
+    }
+}

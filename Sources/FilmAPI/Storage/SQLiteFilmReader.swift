@@ -1,0 +1,32 @@
+import Synchronization
+
+/// One event loop's read connection: the loop reads on it synchronously (see `FilmReader`).
+public final class SQLiteFilmReader: FilmReader, @unchecked Sendable {
+    private let database: FilmDatabase
+    private let busy = Atomic<Bool>(false)
+
+    /// Opens a reader on a database that a `SQLiteFilmStore` has already set up.
+    public init(path: String) throws {
+        database = try FilmDatabase(path: path, durability: .normal, readOnly: true)
+    }
+
+    public func randomFilm() throws -> Film? {
+        try exclusively { try database.randomFilm() }
+    }
+
+    public func film(id: Int64) throws -> Film? {
+        try exclusively { try database.film(id: id) }
+    }
+
+    public func films(page: FilmPageRequest) throws -> [Film] {
+        try exclusively { try database.films(page: page) }
+    }
+
+    /// SQLite connections opened NOMUTEX may move between threads but never be used by two
+    /// at once; a reader is one loop's, and this says so loudly if that ever stops being true.
+    private func exclusively<T>(_ body: () throws -> T) throws -> T {
+        precondition(!busy.exchange(true, ordering: .acquiring), "a film reader is used by two threads at once")
+        defer { busy.store(false, ordering: .releasing) }
+        return try body()
+    }
+}
