@@ -9,13 +9,15 @@ public final class Application: HTTPHandler {
     private let ids = RequestIDs()
     private let requestLog: RequestLog
     private let responseHeaders: ResponseHeadersMiddleware
+    private let metrics: MetricsRegistry
     private let logger: Logger
 
     public init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
-                responseHeaders: ResponseHeadersMiddleware, logger: Logger) {
+                responseHeaders: ResponseHeadersMiddleware, metrics: MetricsRegistry, logger: Logger) {
         self.router = router
         self.requestLog = requestLog
         self.responseHeaders = responseHeaders
+        self.metrics = metrics
         self.logger = logger
         chain = middleware.folded(around: Self.dispatch)
     }
@@ -38,6 +40,7 @@ public final class Application: HTTPHandler {
         responseHeaders.decorate(&response, requestID: context.requestID, secure: false)
         let request = Request(method: .other, target: "", peer: peer)
         requestLog.record(request: request, context: context, response: response)
+        metrics.requestRefused(status: response.status.code)
         return response
     }
 
