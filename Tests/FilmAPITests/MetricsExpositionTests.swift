@@ -120,6 +120,26 @@ import Testing
         #expect(!ExpositionWriter.isValidMetricName(""))
     }
 
+    @Test func concurrentRecordsAreAllKept() async {
+        let registry = MetricsRegistry()
+        let routes = ["/", "/films/{id}", "/films", "_unmatched"]
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    for i in 0..<5_000 {
+                        registry.requestBegan()
+                        registry.requestEnded(method: i & 1 == 0 ? .GET : .HEAD, route: routes[(task + i) & 3], status: 200,
+                                              nanoseconds: UInt64(i) * 1_000)
+                        registry.ratelimitDecision(policy: "hour", decision: "allowed")
+                    }
+                }
+            }
+        }
+        #expect(registry.requestDurations.snapshot().map(\.counts.count).reduce(0, +) == 40_000)
+        #expect(registry.rateLimitDecisions.snapshot().map(\.count) == [40_000])
+        #expect(registry.activeRequests == 0)
+    }
+
     @Test func processMetricsAreReadFromProc() {
         let process = ProcessMetrics.read()
         #expect((process.residentMemoryBytes ?? 0) > 0)
