@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -120,6 +121,17 @@ def test_requests_are_counted_exactly_under_their_route_templates(server):
     })
     routes = {labels_route for (_, labels_route, _) in request_counts(after)}
     assert "123" not in text and f"/films/{film['id']}" not in routes, routes
+
+
+def test_concurrent_requests_are_all_counted(server):
+    _, before = scrape(server)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda i: server.request("GET", f"/films/{i}").status, range(1, 81)))
+    assert statuses == [404] * 80
+    _, after = scrape(server)
+    assert made(before, after) == Counter({("GET", "/metrics", "200"): 1, ("GET", "/films/{id}", "404"): 80})
+    [active] = after["http_server_active_requests"].samples
+    assert active.value == 1
 
 
 def test_an_unknown_path_adds_no_raw_path_label(server):
