@@ -1,8 +1,8 @@
 """GET /metrics on the real binary, read with the Prometheus project's own text parser.
 
 Each test starts its own filmd, so every count it sees is of its own requests: a scrape is
-taken, requests are made, a second scrape must show exactly those requests (plus the first
-scrape itself, which is recorded after it was rendered).
+taken, requests are made, a second scrape must show exactly those requests (`recorded`, which
+discounts the first scrape: it is recorded after it was rendered).
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import subprocess
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -56,11 +57,26 @@ def request_counts(families: dict) -> Counter:
     return counts
 
 
-def made(before: dict, after: dict) -> Counter:
-    """The requests recorded between two scrapes (series whose count did not move are left out)."""
-    delta = request_counts(after)
+@contextmanager
+def recorded(server):
+    """Yields a Counter that, after the block, holds (method, route, status) -> requests the
+    block made: the difference of two scrapes, less the first scrape itself."""
+    _, before = scrape(server)
+    delta: Counter = Counter()
+    yield delta
+    _, after = scrape(server)
+    delta.update(request_counts(after))
     delta.subtract(request_counts(before))
-    return Counter({key: n for key, n in delta.items() if n})
+    delta[("GET", "/metrics", "200")] -= 1
+    for key in [key for key, n in delta.items() if n == 0]:
+        del delta[key]
+
+
+def call(server, *requests: tuple[str, str, int]) -> None:
+    """Makes each (method, path, expected status) request."""
+    for method, path, status in requests:
+        resp = server.request(method, path)
+        assert resp.status == status, (method, path, resp)
 
 
 def server_routes() -> set[str]:
@@ -100,18 +116,12 @@ def test_the_scrape_counts_itself_as_one_active_request(server):
 
 
 def test_requests_are_counted_exactly_under_their_route_templates(server):
-    _, before = scrape(server)
-    film = add_film(server, "Up", "Pixar", 2009, path="/films")
-    for _ in range(3):
-        assert server.request("GET", "/films/123").status == 404
-    for _ in range(2):
-        assert server.request("GET", f"/films/{film['id']}").status == 200
-    assert server.request("POST", f"/films/{film['id']}/like").status == 200
-    assert server.request("GET", "/films?limit=5").status == 200
-    assert server.request("GET", "/").status == 200
-    text, after = scrape(server)
-    assert made(before, after) == Counter({
-        ("GET", "/metrics", "200"): 1,  # the first scrape
+    with recorded(server) as delta:
+        film = add_film(server, "Up", "Pixar", 2009, path="/films")
+        own = f"/films/{film['id']}"
+        call(server, *[("GET", "/films/123", 404)] * 3, *[("GET", own, 200)] * 2,
+             ("POST", own + "/like", 200), ("GET", "/films?limit=5", 200), ("GET", "/", 200))
+    assert delta == Counter({
         ("POST", "/films", "201"): 1,
         ("GET", "/films/{id}", "404"): 3,
         ("GET", "/films/{id}", "200"): 2,
@@ -119,42 +129,33 @@ def test_requests_are_counted_exactly_under_their_route_templates(server):
         ("GET", "/films", "200"): 1,
         ("GET", "/", "200"): 1,
     })
-    routes = {labels_route for (_, labels_route, _) in request_counts(after)}
+    text, families = scrape(server)
+    routes = {route for (_, route, _) in request_counts(families)}
     assert "123" not in text and f"/films/{film['id']}" not in routes, routes
 
 
 def test_concurrent_requests_are_all_counted(server):
-    _, before = scrape(server)
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with recorded(server) as delta, ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(lambda i: server.request("GET", f"/films/{i}").status, range(1, 81)))
     assert statuses == [404] * 80
-    _, after = scrape(server)
-    assert made(before, after) == Counter({("GET", "/metrics", "200"): 1, ("GET", "/films/{id}", "404"): 80})
-    [active] = after["http_server_active_requests"].samples
+    assert delta == Counter({("GET", "/films/{id}", "404"): 80})
+    _, families = scrape(server)
+    [active] = families["http_server_active_requests"].samples
     assert active.value == 1
 
 
 def test_an_unknown_path_adds_no_raw_path_label(server):
-    _, before = scrape(server)
-    assert server.request("GET", "/no/such/place-4711").status == 404
-    assert server.request("POST", "/another-unknown-path").status == 404
-    text, after = scrape(server)
-    assert made(before, after) == Counter({
-        ("GET", "/metrics", "200"): 1,
-        ("GET", "_unmatched", "404"): 1,
-        ("POST", "_unmatched", "404"): 1,
-    })
+    with recorded(server) as delta:
+        call(server, ("GET", "/no/such/place-4711", 404), ("POST", "/another-unknown-path", 404))
+    assert delta == Counter({("GET", "_unmatched", "404"): 1, ("POST", "_unmatched", "404"): 1})
+    text, _ = scrape(server)
     assert "4711" not in text and "another-unknown-path" not in text
 
 
 def test_404_and_405_are_counted_with_their_codes(server):
-    _, before = scrape(server)
-    assert server.request("DELETE", "/films").status == 405
-    assert server.request("PUT", "/healthz").status == 405
-    assert server.request("GET", "/films/999").status == 404
-    _, after = scrape(server)
-    assert made(before, after) == Counter({
-        ("GET", "/metrics", "200"): 1,
+    with recorded(server) as delta:
+        call(server, ("DELETE", "/films", 405), ("PUT", "/healthz", 405), ("GET", "/films/999", 404))
+    assert delta == Counter({
         ("DELETE", "/films", "405"): 1,
         ("PUT", "/healthz", "405"): 1,
         ("GET", "/films/{id}", "404"): 1,
@@ -163,27 +164,16 @@ def test_404_and_405_are_counted_with_their_codes(server):
 
 def test_head_is_counted_as_head(server):
     add_film(server, "Frozen", "Disney", 2013)
-    _, before = scrape(server)
-    assert server.request("HEAD", "/").status == 200
-    assert server.request("HEAD", "/healthz").status == 200
-    _, after = scrape(server)
-    assert made(before, after) == Counter({
-        ("GET", "/metrics", "200"): 1,
-        ("HEAD", "/", "200"): 1,
-        ("HEAD", "/healthz", "200"): 1,
-    })
+    with recorded(server) as delta:
+        call(server, ("HEAD", "/", 200), ("HEAD", "/healthz", 200))
+    assert delta == Counter({("HEAD", "/", "200"): 1, ("HEAD", "/healthz", "200"): 1})
 
 
 def test_requests_the_transport_refuses_are_counted_as_refused(server):
-    _, before = scrape(server)
-    assert server.raw(b"NOT HTTP AT ALL\r\n\r\n").startswith(b"HTTP/1.1 400")
-    assert server.request("GET", "/" + "a" * 5000).status == 414
-    _, after = scrape(server)
-    assert made(before, after) == Counter({
-        ("GET", "/metrics", "200"): 1,
-        ("_OTHER", "_refused", "400"): 1,
-        ("_OTHER", "_refused", "414"): 1,
-    })
+    with recorded(server) as delta:
+        assert server.raw(b"NOT HTTP AT ALL\r\n\r\n").startswith(b"HTTP/1.1 400")
+        assert server.request("GET", "/" + "a" * 5000).status == 414
+    assert delta == Counter({("_OTHER", "_refused", "400"): 1, ("_OTHER", "_refused", "414"): 1})
 
 
 def test_histograms_are_cumulative_with_inf_sum_and_count(server):
@@ -224,9 +214,6 @@ def test_labels_come_from_bounded_sets(server):
 
 @pytest.mark.parametrize("path", ["/metrics", "/healthz"])
 def test_operations_routes_are_counted_like_any_other(server, path):
-    _, before = scrape(server)
-    server.request("GET", path)
-    _, after = scrape(server)
-    expected = Counter({("GET", "/metrics", "200"): 1})
-    expected[("GET", path, "200")] += 1
-    assert made(before, after) == expected
+    with recorded(server) as delta:
+        call(server, ("GET", path, 200))
+    assert delta == Counter({("GET", path, "200"): 1})
