@@ -25,6 +25,7 @@ struct filmd_server {
     long open_connections;
     int paused;
     struct filmd_pending *pending;  // requests whose head has not fully arrived
+    long receiving;                 // requests whose head has arrived and body has not
     struct event *sweep;
     SSL_CTX *tls;
 };
@@ -38,6 +39,7 @@ struct filmd_pending {
     void (*callback)(struct evhttp_request *, void *);
     void *callback_arg;
     long first_byte_ms;  // 0 until the sweep sees bytes of this request
+    int head_done;       // the head is complete: the request counts as in flight
 };
 
 static struct filmd_server servers[FILMD_MAX_SERVERS];
@@ -79,6 +81,7 @@ static void unlink_pending(struct filmd_pending *p) {
 // Takes the request back from the guard: the callback slot is restored, the record freed.
 static void release_pending(struct evhttp_request *req, struct filmd_pending *p) {
     unlink_pending(p);
+    if (p->head_done) p->server->receiving--;
     req->cb = p->callback;
     req->cb_arg = p->callback_arg;
     free(p);
@@ -96,7 +99,8 @@ static void pending_callback(struct evhttp_request *req, void *arg) {
 static int head_complete(struct evhttp_request *req, void *arg) {
     struct filmd_pending *p = arg;
     unlink_pending(p);
-    p->first_byte_ms = -1;
+    p->head_done = 1;
+    p->server->receiving++;
     const char *expect = evhttp_find_header(req->input_headers, "Expect");
     if (expect && strcasecmp(expect, "100-continue") != 0)
         evhttp_remove_header(req->input_headers, "Expect");
@@ -241,6 +245,11 @@ void filmd_http_guard_update(struct evhttp *http, long header_timeout_ms, long m
 long filmd_http_open_connections(struct evhttp *http) {
     struct filmd_server *s = server_for(http);
     return s ? s->open_connections : 0;
+}
+
+long filmd_http_receiving_bodies(struct evhttp *http) {
+    struct filmd_server *s = server_for(http);
+    return s ? s->receiving : 0;
 }
 
 void filmd_http_unguard(struct evhttp *http) {

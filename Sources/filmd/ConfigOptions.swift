@@ -31,6 +31,11 @@ struct ConfigOptions: ParsableArguments {
         return flags
     }
 
+    /// The configuration read again from the same sources (SIGHUP); throws `ConfigError`.
+    func reload() throws -> Config {
+        try ConfigLoader.load(file: configFile, environment: ProcessInfo.processInfo.environment, flags: flags)
+    }
+
     /// The effective configuration, or exit 78 (EX_CONFIG) saying which key is wrong.
     func load(reportingAsJSON: Bool = false) throws -> Config {
         do {

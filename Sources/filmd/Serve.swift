@@ -16,11 +16,13 @@ struct Serve: ParsableCommand {
         } catch {
             Self.fail("cannot open the log file", error)
         }
-        let level = LogLevelName.parse(config.logging.level) ?? .info
+        let level = LogLevelControl(LogLevelName.parse(config.logging.level) ?? .info)
         LoggingSystem.bootstrap { _ in JSONLogHandler(sink: sink, level: level) }
         let logger = Logger(label: "filmd")
+        let options = self.options
         do {
-            let code = try Daemon(config: config, sink: sink, logger: logger).run()
+            let daemon = Daemon(config: config, loadConfig: { try options.reload() }, sink: sink, level: level, logger: logger)
+            let code = try daemon.run()
             if code != 0 { throw ExitCode(code) }
         } catch let exit as ExitCode {
             throw exit

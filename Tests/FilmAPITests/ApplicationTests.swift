@@ -9,8 +9,8 @@ import Testing
     let sink = try! LogSink(path: "/dev/null")
 
     func app() -> Application {
-        Composition.application(config: Config(), store: store, lifecycle: Lifecycle(), sink: sink,
-                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        Composition.application(config: Config(), services: Services(store: store, lifecycle: Lifecycle(), sink: sink, level: LogLevelControl(.info),
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
     }
 
     func send(_ method: HTTPMethod, _ target: String, body: String? = nil) async -> Response {

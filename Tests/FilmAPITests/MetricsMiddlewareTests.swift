@@ -8,9 +8,9 @@ import Testing
     let application: Application
 
     init() throws {
-        application = Composition.application(
-            config: Config(), store: MemoryFilmStore(), lifecycle: Lifecycle(), sink: try LogSink(path: "/dev/null"),
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics)
+        application = Composition.application(config: Config(), services: Services(
+            store: MemoryFilmStore(), lifecycle: Lifecycle(), sink: try LogSink(path: "/dev/null"), level: LogLevelControl(.info),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics))
     }
 
     func send(_ method: HTTPMethod, _ target: String) async -> Response {

@@ -88,6 +88,9 @@ class FilmdServer:
             env=self.env, cwd=self.workdir,
         )
         threading.Thread(target=self._pump, daemon=True).start()
+        log_file = self.config.get("logging", {}).get("file")
+        if log_file:
+            threading.Thread(target=self._follow, args=(Path(log_file),), daemon=True).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -111,6 +114,17 @@ class FilmdServer:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self.lines.append(line)
             self._lines_q.put(line)
+
+    def _follow(self, path: Path) -> None:
+        """With logging.file set, the start-up lines are in the file: look there too."""
+        offset = 0
+        while self.port is None and (self.process is None or self.process.poll() is None):
+            if path.exists():
+                data = path.read_bytes()[offset:]
+                offset += len(data)
+                for line in data.decode("utf-8", "replace").splitlines():
+                    self._lines_q.put(line)
+            time.sleep(0.05)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         if self.process is None or self.process.poll() is not None:

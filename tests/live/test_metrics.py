@@ -7,6 +7,7 @@ discounts the first scrape: it is recorded after it was rendered).
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -147,6 +148,14 @@ def test_concurrent_requests_are_all_counted(server):
     _, families = scrape(server)
     [active] = families["http_server_active_requests"].samples
     assert active.value == 1
+
+
+def test_counts_survive_a_configuration_reload(server):
+    call(server, ("GET", "/films/1", 404), ("GET", "/films/2", 404))
+    server.process.send_signal(signal.SIGHUP)
+    server.wait_for_log(lambda record: record.get("msg") == "configuration reloaded")
+    _, families = scrape(server)
+    assert request_counts(families)[("GET", "/films/{id}", "404")] == 2
 
 
 def test_an_unknown_path_adds_no_raw_path_label(server):

@@ -187,11 +187,22 @@ def parse_results(output: str, ndjson: Path) -> dict:
                     if check.get("status") == "failure":
                         info = (check.get("failure_info") or {}).get("failure") or {}
                         failures.add((str(info.get("operation") or recorder.get("label")), str(info.get("code") or check.get("name"))))
+    # "____ QUERY /films ____" then "- ST204 Wrong response to undeclared method": what failed where.
+    listed: list[tuple[str, str]] = []
+    section = None
+    for line in output.splitlines():
+        if m := re.match(r"^_{3,} (.+?) _{3,}$", line.strip()):
+            section = m.group(1)
+        elif section and (m := re.match(r"^- (ST\d+ .+)$", line.strip())):
+            if (section, m.group(1)) not in listed:
+                listed.append((section, m.group(1)))
+    if listed:
+        failures = set(listed)
     return {
         "cases": int(generated.group(1)) if generated else recorded,
         "recorded": recorded,
         "failures": int(unique.group(1)) if unique else len(failures),
-        "failing": sorted(failures),
+        "failing": listed or sorted(failures),
     }
 
 

@@ -39,6 +39,9 @@ void filmd_http_guard_update(struct evhttp *http, long header_timeout_ms, long m
 /// Connections currently open on a guarded server.
 long filmd_http_open_connections(struct evhttp *http);
 
+/// Requests whose head has arrived and whose body is still coming (in flight for a drain).
+long filmd_http_receiving_bodies(struct evhttp *http);
+
 /// Removes a server from the guard table (before `evhttp_free`).
 void filmd_http_unguard(struct evhttp *http);
 

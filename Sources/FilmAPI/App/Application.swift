@@ -9,12 +9,15 @@ public final class Application: HTTPHandler {
     private let ids = RequestIDs()
     private let requestLog: RequestLog
     private let responseHeaders: ResponseHeadersMiddleware
+    private let trustedProxies: [AddressRange]
     private let metrics: MetricsRegistry
     private let logger: Logger
 
     public init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
-                responseHeaders: ResponseHeadersMiddleware, metrics: MetricsRegistry, logger: Logger) {
+                responseHeaders: ResponseHeadersMiddleware, trustedProxies: [AddressRange] = [],
+                metrics: MetricsRegistry, logger: Logger) {
         self.router = router
+        self.trustedProxies = trustedProxies
         self.requestLog = requestLog
         self.responseHeaders = responseHeaders
         self.metrics = metrics
@@ -23,7 +26,7 @@ public final class Application: HTTPHandler {
     }
 
     public func respond(to request: Request) async -> Response {
-        let context = RequestContext(requestID: ids.next(), clientAddress: request.peer.host)
+        let context = RequestContext(requestID: requestID(for: request), clientAddress: request.peer.host)
         resolve(request, into: context)
         do {
             return try await chain(request, context)
@@ -42,6 +45,15 @@ public final class Application: HTTPHandler {
         requestLog.record(request: request, context: context, response: response)
         metrics.requestRefused(status: response.status.code)
         return response
+    }
+
+    /// An inbound `X-Request-ID` is kept only from a trusted proxy and only when well-formed.
+    private func requestID(for request: Request) -> String {
+        if !trustedProxies.isEmpty, let inbound = request.headers["X-Request-ID"], RequestIDs.isWellFormed(inbound),
+           let peer = IPAddress(request.peer.host), trustedProxies.contains(where: { $0.contains(peer) }) {
+            return inbound
+        }
+        return ids.next()
     }
 
     private func resolve(_ request: Request, into context: RequestContext) {

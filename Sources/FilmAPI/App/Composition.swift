@@ -2,21 +2,24 @@ import Logging
 
 /// The composition root: one place that turns a `Config` into the running parts.
 public enum Composition {
-    public static func application(config: Config, store: any FilmStore, lifecycle: Lifecycle,
-                                   sink: LogSink, logger: Logger, metrics: MetricsRegistry = MetricsRegistry()) -> Application {
-        let films = FilmController(store: store, maxBodyBytes: config.limits.maxBodyBytes)
-        let health = HealthController(store: store, lifecycle: lifecycle)
+    public static func application(config: Config, services: Services) -> Application {
+        let logger = services.logger
+        let metrics = services.metrics
+        let films = FilmController(store: services.store, maxBodyBytes: config.limits.maxBodyBytes)
+        let health = HealthController(store: services.store, lifecycle: services.lifecycle)
         let router = Routes.router(films: films, health: health, metrics: MetricsEndpoint(registry: metrics))
-        let requestLog = RequestLog(sink: sink, enabled: (LogLevelName.parse(config.logging.level) ?? .info) <= .info)
+        let requestLog = RequestLog(sink: services.sink, level: services.level)
         let responseHeaders = ResponseHeadersMiddleware(crossOriginResourcePolicy: config.headers.crossOriginResourcePolicy)
         let middleware: [any Middleware] = [
             RequestLogMiddleware(log: requestLog),
             MetricsMiddleware(metrics: metrics),
             responseHeaders,
+            CORSMiddleware(policy: CORSPolicy(config.cors), methods: { [router] in router.methods(forPath: $0) }),
             ErrorMiddleware(logger: logger),
         ]
         return Application(router: router, middleware: middleware, requestLog: requestLog,
-                           responseHeaders: responseHeaders, metrics: metrics, logger: logger)
+                           responseHeaders: responseHeaders, trustedProxies: config.server.trustedProxies.compactMap(AddressRange.init),
+                           metrics: metrics, logger: logger)
     }
 
     public static func transportLimits(_ limits: LimitSettings) -> TransportLimits {

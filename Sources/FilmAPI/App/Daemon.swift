@@ -1,71 +1,85 @@
 import Foundation
 import Logging
 
-/// `filmd serve`: builds the server from a configuration and runs it until SIGTERM.
+/// `filmd serve`: builds the server from a configuration and runs it until SIGTERM; SIGHUP
+/// reloads the configuration. systemd hears of each state change.
 public final class Daemon {
+    private let loadConfig: @Sendable () throws -> Config
     private let config: Config
     private let logger: Logger
     private let sink: LogSink
+    private let level: LogLevelControl
     private let lifecycle = Lifecycle()
+    private let notifier = SystemdNotifier()
     private var keep: [LoopEvent] = []
 
-    public init(config: Config, sink: LogSink, logger: Logger) {
+    /// `loadConfig` reads the configuration again from the same sources (for SIGHUP).
+    public init(config: Config, loadConfig: @escaping @Sendable () throws -> Config, sink: LogSink,
+                level: LogLevelControl, logger: Logger) {
         self.config = config
+        self.loadConfig = loadConfig
         self.sink = sink
+        self.level = level
         self.logger = logger
     }
 
     /// Runs the server on the calling thread; returns the process exit code.
     public func run() throws -> Int32 {
         let store = try SQLiteFilmStore(path: config.database.path, durability: config.database.durability)
-        try seedIfEmpty(store)
-        let application = Composition.application(config: config, store: store, lifecycle: lifecycle, sink: sink, logger: logger)
+        try Seeding.seedIfEmpty(store, from: config.database.seedCSV, logger: logger)
+        let services = Services(store: store, lifecycle: lifecycle, sink: sink, level: level, logger: logger)
         let loop = try EventLoop()
-        let server = try HTTPServer(loop: loop, handler: application, limits: Composition.transportLimits(config.limits))
-        let sockets = ListeningSocket.inherited()
-        let listening = sockets.isEmpty ? [try ListeningSocket.open(host: config.server.host, port: config.server.port)] : sockets
-        for socket in listening { try server.serve(socket) }
+        let server = try HTTPServer(loop: loop, handler: Composition.application(config: config, services: services),
+                                    limits: Composition.transportLimits(config.limits))
+        let inherited = ListeningSocket.inherited()
+        let sockets = inherited.isEmpty ? [try ListeningSocket.open(host: config.server.host, port: config.server.port)] : inherited
+        for socket in sockets { try server.serve(socket) }
 
+        let shutdown = GracefulShutdown(servers: [server], lifecycle: lifecycle, grace: config.server.shutdownGraceSeconds,
+                                        notifier: notifier, logger: logger)
+        let reload = ConfigReload(current: config, load: loadConfig, servers: [server], services: services,
+                                  notifier: notifier, logger: logger)
         keep.append(LoopEvent.every(milliseconds: 100, on: loop) { [sink] in sink.flush() })
-        let shutdown = GracefulShutdown(servers: [server], lifecycle: lifecycle, grace: config.server.shutdownGraceSeconds, logger: logger)
-        for signal in [SIGTERM, SIGINT] {
-            keep.append(LoopEvent.signal(signal, on: loop) { shutdown.begin() })
+        if let interval = notifier.watchdogInterval {
+            // From the loop itself: a loop that stops turning stops the pings, and systemd acts.
+            let milliseconds = Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+            keep.append(LoopEvent.every(milliseconds: max(milliseconds, 10), on: loop) { [notifier] in notifier.watchdog() })
         }
+        for signal in [SIGTERM, SIGINT] { keep.append(LoopEvent.signal(signal, on: loop) { shutdown.begin() }) }
+        keep.append(LoopEvent.signal(SIGHUP, on: loop) { reload.run() })
         Glibc.signal(SIGPIPE, SIG_IGN)
 
-        for socket in listening {
-            let address = socket.localAddress
+        let addresses = sockets.map(\.localAddress)
+        for address in addresses {
             logger.info("listening", metadata: ["server.address": .string(address.host), "server.port": .stringConvertible(address.port),
-                                                "socket.activated": .stringConvertible(!sockets.isEmpty)])
+                                                "socket.activated": .stringConvertible(!inherited.isEmpty)])
         }
+        notifier.ready(status: "serving on " + addresses.map { "\($0.host):\($0.port)" }.joined(separator: ", "))
         loop.run()
         keep.forEach { $0.cancel() }
         logger.info("stopped", metadata: ["shutdown.in_flight_left": .stringConvertible(server.inFlight)])
         sink.flush()
         return 0
     }
-
-    private func seedIfEmpty(_ store: SQLiteFilmStore) throws {
-        guard let path = config.database.seedCSV else { return }
-        guard let contents = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else {
-            logger.warning("seed file not readable; starting without sample films", metadata: ["file.path": .string(path)])
-            return
-        }
-        let films = try FilmImport.parse(contents, format: .csv)
-        let semaphore = DispatchSemaphore(value: 0)
-        let outcome = Box<Result<Int, any Error>>(.success(0))
-        Task {
-            do { outcome.value = .success(try await store.seed(films)) } catch { outcome.value = .failure(error) }
-            semaphore.signal()
-        }
-        semaphore.wait()
-        let loaded = try outcome.value.get()
-        if loaded > 0 { logger.info("catalogue seeded", metadata: ["films.count": .stringConvertible(loaded), "file.path": .string(path)]) }
-    }
 }
 
-/// A value handed back from a task to a thread that waits for it.
-final class Box<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
+/// What outlives a configuration reload: the store, the process state, the log, the metrics
+/// (a reload must not reset the counters Prometheus reads).
+public struct Services: Sendable {
+    public let store: any FilmStore
+    public let lifecycle: Lifecycle
+    public let sink: LogSink
+    public let level: LogLevelControl
+    public let logger: Logger
+    public let metrics: MetricsRegistry
+
+    public init(store: any FilmStore, lifecycle: Lifecycle, sink: LogSink, level: LogLevelControl, logger: Logger,
+                metrics: MetricsRegistry = MetricsRegistry()) {
+        self.store = store
+        self.lifecycle = lifecycle
+        self.sink = sink
+        self.level = level
+        self.logger = logger
+        self.metrics = metrics
+    }
 }

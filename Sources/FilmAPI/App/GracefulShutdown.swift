@@ -6,11 +6,13 @@ final class GracefulShutdown: @unchecked Sendable {
     private let servers: [HTTPServer]
     private let lifecycle: Lifecycle
     private let grace: Double
+    private let notifier: SystemdNotifier
     private let logger: Logger
     private var poll: LoopEvent?
     private var deadline: ContinuousClock.Instant?
 
-    init(servers: [HTTPServer], lifecycle: Lifecycle, grace: Double, logger: Logger) {
+    init(servers: [HTTPServer], lifecycle: Lifecycle, grace: Double, notifier: SystemdNotifier, logger: Logger) {
+        self.notifier = notifier
         self.servers = servers
         self.lifecycle = lifecycle
         self.grace = grace
@@ -22,6 +24,7 @@ final class GracefulShutdown: @unchecked Sendable {
         guard deadline == nil, let loop = servers.first?.loop else { return }
         deadline = .now + .milliseconds(Int(grace * 1000))
         lifecycle.beginDraining()
+        notifier.stopping(status: "draining \(inFlight) requests")
         servers.forEach { $0.stopAccepting() }
         logger.info("draining", metadata: ["shutdown.in_flight": .stringConvertible(inFlight), "shutdown.grace_seconds": .stringConvertible(grace)])
         poll = LoopEvent.every(milliseconds: 20, on: loop) { [self] in check() }

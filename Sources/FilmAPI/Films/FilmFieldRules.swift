@@ -38,6 +38,9 @@ enum FilmFieldRules {
         case .null?: return .some(nil)
         case .integer(let year)? where FilmInput.years.contains(Int(clamping: year)):
             return .some(Int(year))
+        // JSON Schema's "integer" includes 2013.0; a fraction is still refused.
+        case .number(let year)? where year.rounded(.towardZero) == year && FilmInput.years.contains(Int(year)):
+            return .some(Int(year))
         default:
             errors.append(.init(field: "year", reason: "must be an integer from 1878 to 2100, or null"))
             return nil

@@ -7,12 +7,18 @@ import Logging
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
-    public var logLevel: Logger.Level
     private let sink: LogSink
+    private let control: LogLevelControl
 
-    public init(sink: LogSink, level: Logger.Level) {
+    public init(sink: LogSink, level: LogLevelControl) {
         self.sink = sink
-        self.logLevel = level
+        self.control = level
+    }
+
+    /// Follows the shared control; setting it sets the level for every logger.
+    public var logLevel: Logger.Level {
+        get { control.level }
+        set { control.level = newValue }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

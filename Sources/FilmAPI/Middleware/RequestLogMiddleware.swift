@@ -16,18 +16,23 @@ public struct RequestLogMiddleware: Middleware {
 /// The request log line's writer, shared by the chain and the transport's refusals.
 public struct RequestLog: Sendable {
     let sink: LogSink
-    let enabled: Bool
+    let level: LogLevelControl
 
-    public init(sink: LogSink, enabled: Bool) {
+    public init(sink: LogSink, level: LogLevelControl) {
         self.sink = sink
-        self.enabled = enabled
+        self.level = level
     }
 
     static let userAgentLimit = 256
     static let pathLimit = 512
 
     public func record(request: Request, context: RequestContext, response: Response) {
-        guard enabled else { return }
+        let event = context.securityEvent ?? Self.securityEvent(for: response.status)
+        if level.allows(.info) { recordRequest(request: request, context: context, response: response, event: event) }
+        if let event, level.allows(.warning) { recordSecurityEvent(event, request: request, context: context, status: response.status) }
+    }
+
+    private func recordRequest(request: Request, context: RequestContext, response: Response, event: String?) {
         let elapsed = ContinuousClock.now - context.startedAt
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         var json = JSONWriter(capacity: 512)
@@ -48,9 +53,38 @@ public struct RequestLog: Sendable {
         json.field("http.request.id", context.requestID)
         json.field("auth.key_id", context.keyID)
         json.field("ratelimit.decision", context.rateLimitDecision)
-        if let event = context.securityEvent { json.field("security.event", event) }
+        if let event { json.field("security.event", event) }
         json.endObject()
         sink.write(json.bytes)
+    }
+
+    /// Security events get a line of their own, easy to alert on: `"msg":"security event"`.
+    private func recordSecurityEvent(_ event: String, request: Request, context: RequestContext, status: HTTPStatus) {
+        var json = JSONWriter(capacity: 256)
+        json.beginObject()
+        json.field("ts", LogTimestamp.now())
+        json.field("level", "warning")
+        json.field("msg", "security event")
+        json.field("security.event", event)
+        json.field("http.request.method", request.method == .other ? "_OTHER" : request.method.rawValue)
+        json.field("http.route", context.route)
+        json.field("http.response.status_code", status.code)
+        json.field("client.address", context.clientAddress)
+        json.field("http.request.id", context.requestID)
+        json.field("auth.key_id", context.keyID)
+        json.endObject()
+        sink.write(json.bytes)
+    }
+
+    /// The security event a response amounts to when the code that refused did not name one.
+    static func securityEvent(for status: HTTPStatus) -> String? {
+        switch status.code {
+        case 401: "auth_failure"
+        case 403: "forbidden"
+        case 429: "rate_limited"
+        case 400, 413, 414, 415, 431: "validation_failure"
+        default: nil
+        }
     }
 
     static func cap(_ text: String, _ limit: Int) -> String {

@@ -5,11 +5,13 @@ internal import CLibEvent
 public final class HTTPServer: @unchecked Sendable {
     public let loop: EventLoop
     private let http: OpaquePointer
-    private let handler: any HTTPHandler
+    private var handler: any HTTPHandler
     private var limits: TransportLimits
     private var bound: [OpaquePointer] = []
     /// Requests handed to the handler and not yet answered (loop thread only).
-    public fileprivate(set) var inFlight = 0
+    fileprivate var answering = 0
+    /// Once set, every reply closes its connection (loop thread only).
+    private var draining = false
 
     public init(loop: EventLoop, handler: any HTTPHandler, limits: TransportLimits) throws {
         guard let http = evhttp_new(loop.base) else { throw ServerError.eventLoop }
@@ -52,10 +54,22 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting new connections; connections already open are served on.
+    /// Requests in flight: handed to the handler and not yet answered, or with their head
+    /// received and their body still arriving. Loop thread.
+    public var inFlight: Int { answering + filmd_http_receiving_bodies(http) }
+
+    /// Stops accepting new connections; connections already open are served on, and each
+    /// reply from now on closes its connection. Loop thread.
     public func stopAccepting() {
         for handle in bound { evhttp_del_accept_socket(http, handle) }
         bound.removeAll()
+        draining = true
+    }
+
+    /// Serves later requests with `handler` (a reloaded configuration). Loop thread.
+    public func replace(handler: any HTTPHandler) {
+        loop.checkIsolated()
+        self.handler = handler
     }
 
     public func apply(_ limits: TransportLimits) {
@@ -69,7 +83,7 @@ public final class HTTPServer: @unchecked Sendable {
     public var openConnections: Int { filmd_http_open_connections(http) }
 
     private func receive(_ raw: RawRequest) {
-        inFlight += 1
+        answering += 1
         let reply = PendingReply(raw: raw, server: self)
         let request: Request
         do {
@@ -86,18 +100,23 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// libevent's own error path (malformed request, over a size limit, unknown method).
     private func refuse(_ raw: RawRequest, status: Int) {
+        // A method libevent does not know still has a path: route it, so that a known path
+        // answers 405 with Allow (and CORS, logging, metrics see it) like any other method.
+        if status == HTTPStatus.notImplemented.code, evhttp_request_get_uri(raw) != nil {
+            receive(raw)
+            return
+        }
         var status = HTTPStatus(status)
         // libevent says 400 (or 413) for an oversize head; the head's size tells them apart.
         if status == .badRequest || status == .contentTooLarge, raw.pointee.headers_size > limits.maxHeaderBytes {
             status = .headerFieldsTooLarge
         }
-        if status == .notImplemented || status == .methodNotAllowed { status = .notImplemented }
         // A request line that never parsed leaves the version at 0.0; answer as HTTP/1.1.
         if raw.pointee.major != 1 {
             raw.pointee.major = 1
             raw.pointee.minor = 1
         }
-        inFlight += 1
+        answering += 1
         PendingReply(raw: raw, server: self).send(handler.refuse(status, peer: RequestReader.peer(of: raw)), close: true)
     }
 
@@ -108,8 +127,8 @@ public final class HTTPServer: @unchecked Sendable {
 
         func send(_ response: Response, close: Bool) {
             server.loop.checkIsolated()
-            ReplyWriter.write(response, to: raw, close: close)
-            server.inFlight -= 1
+            ReplyWriter.write(response, to: raw, close: close || server.draining)
+            server.answering -= 1
         }
     }
 }

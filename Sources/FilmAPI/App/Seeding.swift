@@ -1,0 +1,34 @@
+import Foundation
+import Logging
+
+/// `database.seed_csv`: sample films for an empty catalogue, loaded before the server listens.
+enum Seeding {
+    static func seedIfEmpty(_ store: SQLiteFilmStore, from path: String?, logger: Logger) throws {
+        guard let path else { return }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            logger.warning("seed file not readable; starting without sample films", metadata: ["file.path": .string(path)])
+            return
+        }
+        let films = try FilmImport.parse(String(decoding: data, as: UTF8.self), format: .csv)
+        let loaded = try waitFor { try await store.seed(films) }
+        if loaded > 0 { logger.info("catalogue seeded", metadata: ["films.count": .stringConvertible(loaded), "file.path": .string(path)]) }
+    }
+
+    /// Runs async work from synchronous start-up code (before any event loop runs).
+    private static func waitFor<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Box<Result<T, any Error>?>(nil)
+        Task {
+            do { outcome.value = .success(try await work()) } catch { outcome.value = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.value!.get()
+    }
+}
+
+/// A value handed back from a task to a thread that waits for it.
+final class Box<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}

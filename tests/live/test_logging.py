@@ -1,0 +1,102 @@
+"""Structured request logs and request ids (SPEC §5), read from the real binary's stdout."""
+import json
+import time
+
+REQUEST_KEYS = {"ts", "level", "msg", "http.request.method", "url.path", "http.route", "http.response.status_code",
+                "duration_ms", "http.response.body.size", "client.address", "network.peer.address",
+                "user_agent.original", "http.request.id", "auth.key_id", "ratelimit.decision"}
+
+
+def request_lines(server, request_id=None, wait=True):
+    deadline = time.monotonic() + 3
+    while True:
+        lines = [r for r in server.log_records() if r.get("msg") == "request"
+                 and (request_id is None or r["http.request.id"] == request_id)]
+        if lines or not wait or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def test_one_line_per_request_with_every_key(server):
+    created = server.request("POST", "/films", json_body={"name": "Up", "studio": "Pixar"}, headers={"User-Agent": "tests/1.0"})
+    [line] = request_lines(server, created.header("X-Request-ID"))
+    assert REQUEST_KEYS <= line.keys()
+    assert line["http.request.method"] == "POST" and line["url.path"] == "/films" and line["http.route"] == "/films"
+    assert line["http.response.status_code"] == 201 and line["http.response.body.size"] == len(created.body)
+    assert line["client.address"] == "127.0.0.1" and line["user_agent.original"] == "tests/1.0"
+    assert isinstance(line["duration_ms"], (int, float)) and line["duration_ms"] >= 0
+    for method, path in [("GET", "/films/1"), ("HEAD", "/films/1"), ("DELETE", "/nowhere"), ("OPTIONS", "/films"),
+                         ("PATCH", "/films/1")]:
+        response = server.request(method, path)
+        [entry] = request_lines(server, response.header("X-Request-ID"))
+        assert entry["http.request.method"] == method and entry["http.response.status_code"] == response.status
+
+
+def test_unknown_paths_are_not_routes(server):
+    response = server.request("GET", "/secret/../../etc/passwd")
+    [line] = request_lines(server, response.header("X-Request-ID"))
+    assert line["http.route"] is None and line["url.path"] == "/secret/../../etc/passwd"
+
+
+def test_rejected_requests_are_logged_with_a_security_event(server):
+    response = server.request("POST", "/films", body=b"{", headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    rid = response.header("X-Request-ID")
+    [line] = request_lines(server, rid)
+    assert line["http.response.status_code"] == 400 and line["security.event"] == "validation_failure"
+    events = [r for r in server.log_records() if r.get("msg") == "security event" and r["http.request.id"] == rid]
+    assert events and events[0]["security.event"] == "validation_failure" and events[0]["level"] == "warning"
+    raw = server.raw(b"BROKEN\r\n\r\n")
+    assert b"problem+json" in raw
+    time.sleep(0.3)
+    assert any(r.get("msg") == "request" and r["http.response.status_code"] == 400 and r["http.request.method"] == "_OTHER"
+               for r in server.log_records())
+
+
+def test_credentials_cookies_and_bodies_are_never_logged(server):
+    secret_bearer = "filmd_abc_PLANTEDBEARERSECRET123"
+    secret_header = "filmd_def_PLANTEDHEADERSECRET456"
+    server.request("GET", "/films", headers={"Authorization": f"Bearer {secret_bearer}", "X-API-Key": secret_header,
+                                             "Cookie": "session=PLANTEDCOOKIE789"})
+    server.request("POST", "/films", json_body={"name": "PLANTEDBODYNAME", "studio": "S"})
+    time.sleep(0.3)
+    server.stop()
+    output = "\n".join(server.lines)
+    for planted in ["PLANTEDBEARERSECRET123", "PLANTEDHEADERSECRET456", "PLANTEDCOOKIE789", "PLANTEDBODYNAME"]:
+        assert planted not in output
+
+
+def test_control_characters_are_escaped_and_long_values_capped(server):
+    response = server.request("GET", "/films", headers={"User-Agent": "evil\x1b[31mred\x7f\u0085" + "A" * 2000})
+    time.sleep(0.3)
+    raw = [line for line in server.lines if response.header("X-Request-ID") in line and '"request"' in line]
+    assert raw and "\x1b" not in raw[0] and "\x7f" not in raw[0] and "\u0085" not in raw[0]
+    # (0x85 arrives as a lone latin-1 byte, which is not UTF-8: it is logged as U+FFFD.)
+    assert "\\u001b[31mred\\u007f" in raw[0]
+    entry = json.loads(raw[0])
+    assert len(entry["user_agent.original"]) <= 260
+
+
+def test_every_line_is_json_including_start_and_stop(server):
+    server.request("GET", "/healthz")
+    assert server.stop() == 0
+    records = server.log_records()
+    assert [r["msg"] for r in records][0] in {"listening", "catalogue seeded"}
+    assert records[-1]["msg"] == "stopped"
+    assert all("ts" in r and "level" in r and "msg" in r for r in records)
+
+
+def test_request_ids(make_server):
+    plain = make_server()
+    generated = plain.request("GET", "/healthz", headers={"X-Request-ID": "from-a-client"})
+    assert generated.header("X-Request-ID") != "from-a-client"  # untrusted peer: replaced
+    trusting = make_server({"server": {"trusted_proxies": ["127.0.0.0/8"]}})
+    kept = trusting.request("GET", "/healthz", headers={"X-Request-ID": "edge-42.a_b"})
+    assert kept.header("X-Request-ID") == "edge-42.a_b"
+    for bad in ["has space", "x" * 65, "semi;colon", ""]:
+        replaced = trusting.request("GET", "/healthz", headers={"X-Request-ID": bad})
+        assert replaced.header("X-Request-ID") not in (bad, None)
+    problem = trusting.request("GET", "/nowhere", headers={"X-Request-ID": "edge-43"})
+    assert problem.json()["request_id"] == "edge-43"
+    ids = {plain.request("GET", "/healthz").header("X-Request-ID") for _ in range(50)}
+    assert len(ids) == 50
