@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the client test suites need (tests/live/test_openapi.py, test_postman.py,
-# test_console.py): schemathesis, openapi-spec-validator and selenium from PyPI, and Debian's
+# test_console.py, test_metrics.py): schemathesis, openapi-spec-validator, selenium and
+# prometheus-client from PyPI, and Debian's
 # chromium + chromium-driver for the headless browser test. Idempotent: skips what is present.
 set -euo pipefail
 
@@ -16,6 +17,7 @@ have_py schemathesis || pip_pkgs+=("schemathesis")
 have_py selenium || pip_pkgs+=("selenium")
 have_py pytest || pip_pkgs+=("pytest")
 have_py requests || pip_pkgs+=("requests")
+have_py prometheus_client || pip_pkgs+=("prometheus-client")
 if [ "${#pip_pkgs[@]}" -gt 0 ]; then
     echo "install-client-test-deps: pip install ${pip_pkgs[*]}"
     "$PY" -m pip install --quiet --disable-pip-version-check "${pip_pkgs[@]}" \

@@ -10,14 +10,17 @@ public final class Application: HTTPHandler {
     private let requestLog: RequestLog
     private let responseHeaders: ResponseHeadersMiddleware
     private let trustedProxies: [AddressRange]
+    private let metrics: MetricsRegistry
     private let logger: Logger
 
     public init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
-                responseHeaders: ResponseHeadersMiddleware, trustedProxies: [AddressRange] = [], logger: Logger) {
+                responseHeaders: ResponseHeadersMiddleware, trustedProxies: [AddressRange] = [],
+                metrics: MetricsRegistry, logger: Logger) {
         self.router = router
         self.trustedProxies = trustedProxies
         self.requestLog = requestLog
         self.responseHeaders = responseHeaders
+        self.metrics = metrics
         self.logger = logger
         chain = middleware.folded(around: Self.dispatch)
     }
@@ -40,6 +43,7 @@ public final class Application: HTTPHandler {
         responseHeaders.decorate(&response, requestID: context.requestID, secure: false)
         let request = Request(method: .other, target: "", peer: peer)
         requestLog.record(request: request, context: context, response: response)
+        metrics.requestRefused(status: response.status.code)
         return response
     }
 

@@ -69,19 +69,23 @@ public final class Daemon {
     }
 }
 
-/// What outlives a configuration reload: the store, the process state, the log.
+/// What outlives a configuration reload: the store, the process state, the log, the metrics
+/// (a reload must not reset the counters Prometheus reads).
 public struct Services: Sendable {
     public let store: any FilmStore
     public let lifecycle: Lifecycle
     public let sink: LogSink
     public let level: LogLevelControl
     public let logger: Logger
+    public let metrics: MetricsRegistry
 
-    public init(store: any FilmStore, lifecycle: Lifecycle, sink: LogSink, level: LogLevelControl, logger: Logger) {
+    public init(store: any FilmStore, lifecycle: Lifecycle, sink: LogSink, level: LogLevelControl, logger: Logger,
+                metrics: MetricsRegistry = MetricsRegistry()) {
         self.store = store
         self.lifecycle = lifecycle
         self.sink = sink
         self.level = level
         self.logger = logger
+        self.metrics = metrics
     }
 }

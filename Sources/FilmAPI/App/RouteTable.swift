@@ -2,7 +2,8 @@
 public enum RouteTable {
     public static func json() -> String {
         let films = FilmController(store: NoStore(), reader: NoStore(), maxBodyBytes: 0)
-        let router = Routes.router(films: films, health: HealthController(store: NoStore(), lifecycle: Lifecycle()))
+        let router = Routes.router(films: films, health: HealthController(store: NoStore(), lifecycle: Lifecycle()),
+                                   metrics: MetricsEndpoint(registry: MetricsRegistry()))
         var json = JSONWriter()
         json.beginArray()
         for (method, template) in router.table {

@@ -1,6 +1,7 @@
 /// The route table on one screen: every path, method, role and handler of filmd.
 public struct Routes {
-    public static func router(films: FilmController, health: HealthController, assets: AssetController = AssetController()) -> Router {
+    public static func router(films: FilmController, health: HealthController, metrics: MetricsEndpoint,
+                              assets: AssetController = AssetController()) -> Router {
         var router = Router()
         // The tutorial's API.
         router.add(.GET, "/", Endpoint(role: .reader, handler: films.root))
@@ -18,6 +19,7 @@ public struct Routes {
         // Operations: no role, not rate limited.
         router.add(.GET, "/healthz", Endpoint(role: nil, rateLimited: false, handler: health.live))
         router.add(.GET, "/readyz", Endpoint(role: nil, rateLimited: false, handler: health.ready))
+        router.add(.GET, "/metrics", Endpoint(role: nil, rateLimited: false, handler: metrics.scrape))
         // Clients.
         router.add(.GET, "/openapi.json", Endpoint(role: nil, handler: assets.openAPI))
         router.add(.GET, "/console", Endpoint(role: nil, handler: assets.consolePage))

@@ -17,9 +17,18 @@ public struct ErrorMiddleware: Middleware {
         }
     }
 
+    /// The status `response(for:)` answers `error` with.
+    static func status(for error: any Error) -> HTTPStatus {
+        isStorageFailure(error) ? .serviceUnavailable : .internalServerError
+    }
+
+    private static func isStorageFailure(_ error: any Error) -> Bool {
+        error is StorageUnavailable || error is SQLiteError
+    }
+
     static func response(for error: any Error, context: RequestContext, logger: Logger) -> Response {
         let metadata: Logger.Metadata = ["http.request.id": .string(context.requestID), "error": .string("\(error)")]
-        if error is StorageUnavailable || error is SQLiteError {
+        if isStorageFailure(error) {
             logger.error("storage failure", metadata: metadata)
             DatabaseErrors.record()
             return Problem.unavailable("The catalogue cannot be reached right now; nothing was changed. Try again shortly.")
