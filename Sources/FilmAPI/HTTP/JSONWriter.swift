@@ -48,24 +48,52 @@ public struct JSONWriter {
 
     /// A JSON string literal. Control characters, DEL and the C1 range are escaped as well, so
     /// that a value copied into a terminal or a log viewer cannot carry escape sequences.
+    /// Works on the UTF-8 bytes, copying runs of plain bytes at once (this is on every log line).
     public static func appendString(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        for scalar in value.unicodeScalars {
-            switch scalar.value {
-            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x00..<0x20, 0x7F..<0xA0, 0x2028, 0x2029:
-                let v = Int(scalar.value)
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), hex[v >> 12 & 0xF], hex[v >> 8 & 0xF], hex[v >> 4 & 0xF], hex[v & 0xF]])
-            case 0x20..<0x80:
-                bytes.append(UInt8(scalar.value))
-            default:
-                bytes.append(contentsOf: String(scalar).utf8)
+        var value = value
+        value.withUTF8 { utf8 in
+            var runStart = 0
+            var index = 0
+            let count = utf8.count
+            while index < count {
+                let byte = utf8[index]
+                var escapeLength = 0  // bytes of input the escape replaces
+                var scalar: UInt32 = 0
+                if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F {
+                    escapeLength = 1
+                    scalar = UInt32(byte)
+                } else if byte == 0xC2, index + 1 < count, (0x80...0x9F).contains(utf8[index + 1]) {
+                    escapeLength = 2  // C1 controls
+                    scalar = UInt32(utf8[index + 1])
+                } else if byte == 0xE2, index + 2 < count, utf8[index + 1] == 0x80, utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9 {
+                    escapeLength = 3  // U+2028, U+2029
+                    scalar = 0x2000 | UInt32(utf8[index + 2] - 0x80)
+                }
+                if escapeLength == 0 {
+                    index += 1
+                    continue
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                appendEscape(scalar, to: &bytes)
+                index += escapeLength
+                runStart = index
             }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<count]))
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscape(_ scalar: UInt32, to bytes: inout [UInt8]) {
+        switch scalar {
+        case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
+        case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+        case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        default:
+            let v = Int(scalar)
+            bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), hex[v >> 12 & 0xF], hex[v >> 8 & 0xF], hex[v >> 4 & 0xF], hex[v & 0xF]])
+        }
     }
 }

@@ -77,21 +77,41 @@ enum LogValue {
     }
 }
 
-/// RFC 3339 UTC timestamps with milliseconds.
+/// RFC 3339 UTC timestamps with milliseconds. The date and time part is formatted once per
+/// second and reused (every request line has one).
 enum LogTimestamp {
+    private final class Cache: @unchecked Sendable {
+        let lock = NSLock()
+        var second = -1
+        var prefix = ""
+    }
+
+    private static let cache = Cache()
+
     static func now() -> String {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = spec.tv_sec
+        let millis = Int(spec.tv_nsec / 1_000_000)
+        let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        cache.lock.lock()
+        defer { cache.lock.unlock() }
+        if cache.second != spec.tv_sec {
+            cache.second = spec.tv_sec
+            cache.prefix = format(spec.tv_sec)
+        }
+        return cache.prefix + "." + fraction + "Z"
+    }
+
+    private static func format(_ seconds: Int) -> String {
+        var seconds = seconds
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let millis = spec.tv_nsec / 1_000_000
         func pad(_ value: Int32, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
     }
 }
 
