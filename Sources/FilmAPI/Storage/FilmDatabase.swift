@@ -7,15 +7,7 @@ final class FilmDatabase {
     private let countFilms, selectAll, insertWithVotes: SQLiteStatement
 
     init(path: String, durability: Durability) throws(SQLiteError) {
-        connection = try SQLiteConnection(path: path)
-        connection.setBusyTimeout(milliseconds: 5000)
-        try connection.execute("PRAGMA journal_mode = WAL")
-        switch durability {
-        case .normal: try connection.execute("PRAGMA synchronous = NORMAL")
-        case .full: try connection.execute("PRAGMA synchronous = FULL")
-        }
-        try connection.execute("PRAGMA foreign_keys = ON")
-        try Migrations.migrate(connection)
+        connection = try SQLiteConnection.database(path: path, durability: durability)
         selectByID = try connection.prepare("SELECT id, name, studio, year, likes, dislikes FROM films WHERE id = ?1")
         // O(log n): one probe of the max, one index seek. A film after a gap of deleted ids is
         // a little more likely to be chosen; the README says so.
@@ -125,15 +117,7 @@ final class FilmDatabase {
 
     /// Runs `body` in one write transaction: all of it is committed, or none.
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        try connection.execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try connection.execute("COMMIT")
-            return result
-        } catch {
-            try? connection.execute("ROLLBACK")  // rethrowing the original error matters more
-            throw error
-        }
+        try connection.transaction(body)
     }
 
     private func one(_ statement: SQLiteStatement) throws(SQLiteError) -> Film? {
