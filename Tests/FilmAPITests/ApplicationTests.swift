@@ -8,8 +8,16 @@ import Testing
 
     let sink = try! LogSink(path: "/dev/null")
 
+    /// As the live suites run it: anonymous callers may do anything, no rate limits.
+    static let config: Config = {
+        var config = Config()
+        config.auth.anonymousRole = "admin"
+        config.rateLimits.enabled = false
+        return config
+    }()
+
     func app() -> Application {
-        Composition.application(config: Config(), store: store, lifecycle: Lifecycle(), sink: sink,
+        Composition.application(config: Self.config, store: store, lifecycle: Lifecycle(), sink: sink,
                                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 

@@ -10,10 +10,13 @@ public final class Application: HTTPHandler {
     private let requestLog: RequestLog
     private let responseHeaders: ResponseHeadersMiddleware
     private let logger: Logger
+    /// The rate limiter, keys and auth failure counts (for metrics); nil without the security chain.
+    public let security: SecurityChain?
 
     public init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
-                responseHeaders: ResponseHeadersMiddleware, logger: Logger) {
+                responseHeaders: ResponseHeadersMiddleware, logger: Logger, security: SecurityChain? = nil) {
         self.router = router
+        self.security = security
         self.requestLog = requestLog
         self.responseHeaders = responseHeaders
         self.logger = logger

@@ -19,7 +19,12 @@ public final class Daemon {
     public func run() throws -> Int32 {
         let store = try SQLiteFilmStore(path: config.database.path, durability: config.database.durability)
         try seedIfEmpty(store)
-        let application = Composition.application(config: config, store: store, lifecycle: lifecycle, sink: sink, logger: logger)
+        let keys = KeyDirectory(), usage = KeyUsage()
+        let refresher = try KeyRefresher(path: config.database.path, durability: config.database.durability,
+                                         directory: keys, usage: usage, logger: logger)
+        Task { await refresher.start() }
+        let application = Composition.application(config: config, store: store, lifecycle: lifecycle, sink: sink,
+                                                  logger: logger, keys: keys, usage: usage)
         let loop = try EventLoop()
         let server = try HTTPServer(loop: loop, handler: application, limits: Composition.transportLimits(config.limits))
         let sockets = ListeningSocket.inherited()
@@ -40,9 +45,20 @@ public final class Daemon {
         }
         loop.run()
         keep.forEach { $0.cancel() }
+        Self.waitFor { await refresher.stop() }
         logger.info("stopped", metadata: ["shutdown.in_flight_left": .stringConvertible(server.inFlight)])
         sink.flush()
         return 0
+    }
+
+    /// Runs `body` on the concurrency runtime and waits for it (start-up and shutdown only).
+    private static func waitFor(_ body: @escaping @Sendable () async -> Void) {
+        let semaphore = DispatchSemaphore(value: 0)
+        Task {
+            await body()
+            semaphore.signal()
+        }
+        semaphore.wait()
     }
 
     private func seedIfEmpty(_ store: SQLiteFilmStore) throws {

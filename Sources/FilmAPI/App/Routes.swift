@@ -3,7 +3,7 @@ public struct Routes {
     public static func router(films: FilmController, health: HealthController) -> Router {
         var router = Router()
         // The tutorial's API.
-        router.add(.GET, "/", Endpoint(role: .reader, handler: films.root))
+        router.add(.GET, "/", Endpoint(role: .reader, handler: films.root, roleForRequest: votes))
         router.add(.POST, "/add_film", Endpoint(role: .editor, handler: films.add))
         router.add(.HEAD, "/add_film", Endpoint(role: .editor, handler: films.probeAdd))
         // The resource API.
@@ -19,5 +19,10 @@ public struct Routes {
         router.add(.GET, "/healthz", Endpoint(role: nil, rateLimited: false, handler: health.live))
         router.add(.GET, "/readyz", Endpoint(role: nil, rateLimited: false, handler: health.ready))
         return router
+    }
+
+    /// `GET /?like=ID` and `?dislike=ID` record a vote: they need the voter role.
+    static let votes: @Sendable (Request) -> Role? = { request in
+        request.query.pairs.contains { $0.name == "like" || $0.name == "dislike" } ? .voter : nil
     }
 }
