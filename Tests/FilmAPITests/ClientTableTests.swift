@@ -87,5 +87,16 @@ import Testing
         let layout = RateLimitLayout(settings: settings, routes: [(.GET, "/"), (.GET, "/films")])
         #expect(layout.width == 2 * 3 + 1 + 1)  // "/", "/films" and unmatched paths; GET /; the application
         #expect(MemoryLayout<ClientTable.Slot>.stride == 32)
+        // 32768 buckets of 20 bytes for 20 000 clients: 33 bytes of index each.
+        #expect(ClientTable.bytesPerClient(width: 8, capacity: 20_000) == 32 + 64 + 33)
+        #expect(ClientTable.bytesPerClient(width: 8, capacity: 100_000) == 32 + 64 + 53)
+    }
+
+    @Test func exemptRoutesGetNoCounters() {
+        let films = FilmController(store: MemoryFilmStore(), maxBodyBytes: 100)
+        let router = Routes.router(films: films, health: HealthController(store: MemoryFilmStore(), lifecycle: Lifecycle()))
+        let limited = SecurityChain.limitedRoutes(of: router).map { "\($0.method.rawValue) \($0.template)" }
+        #expect(limited.contains("GET /films/{id}") && limited.contains("GET /") && limited.contains("HEAD /add_film"))
+        #expect(!limited.contains("GET /healthz") && !limited.contains("GET /readyz"))
     }
 }

@@ -10,7 +10,7 @@ public enum Composition {
         let router = Routes.router(films: films, health: health)
         let requestLog = RequestLog(sink: sink, enabled: (LogLevelName.parse(config.logging.level) ?? .info) <= .info)
         let responseHeaders = ResponseHeadersMiddleware(crossOriginResourcePolicy: config.headers.crossOriginResourcePolicy)
-        let security = SecurityChain(config: config, routes: router.table, keys: keys, usage: usage, clock: clock, logger: logger)
+        let security = SecurityChain(config: config, router: router, keys: keys, usage: usage, clock: clock, logger: logger)
         let middleware: [any Middleware] = [
             RequestLogMiddleware(log: requestLog),
             responseHeaders,

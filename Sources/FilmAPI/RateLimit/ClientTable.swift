@@ -41,6 +41,16 @@ struct ClientTable {
         counters.append(contentsOf: repeatElement(0, count: width))
     }
 
+    /// The bytes one tracked client costs: its slot, its counters, and its share of the hash
+    /// index (Swift's dictionary keeps a power of two of buckets, at most 3/4 full, each a
+    /// 16-byte key, a 4-byte row number and a bit of occupancy).
+    static func bytesPerClient(width: Int, capacity: Int) -> Int {
+        var buckets = 1
+        while buckets * 3 < capacity * 4 { buckets <<= 1 }
+        let index = (buckets * (MemoryLayout<ClientKey>.stride + MemoryLayout<Int32>.stride) + buckets / 8 + capacity - 1) / capacity
+        return MemoryLayout<Slot>.stride + width * MemoryLayout<Int64>.stride + index
+    }
+
     /// Clients tracked one by one (the overflow row not counted).
     var count: Int { index.count }
 

@@ -88,6 +88,13 @@ public final class RateLimiter: @unchecked Sendable {
         return true
     }
 
+    /// What one tracked client costs in the request table, in bytes (stated in the README and
+    /// logged at start).
+    public var bytesPerClient: Int { ClientTable.bytesPerClient(width: layout.width, capacity: settings.maxClients) }
+
+    /// Counters (policies × scopes) in each client's row.
+    public var countersPerClient: Int { layout.width }
+
     /// Clients tracked one by one in the request table (at most `rate_limits.max_clients`).
     public var trackedClients: Int {
         lock.lock()
