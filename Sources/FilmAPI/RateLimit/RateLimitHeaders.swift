@@ -2,10 +2,6 @@
 /// `RateLimit-Policy: "hour";q=50;w=3600, "second";q=1;w=1` (every policy that applied) and
 /// `RateLimit: "second";r=0;t=1` (the one closest to exhaustion), plus `Retry-After` on 429.
 extension RateLimitResult {
-    public var policyHeader: String {
-        states.map { "\"\($0.policy.name)\";q=\($0.policy.quota);w=\($0.policy.window)" }.joined(separator: ", ")
-    }
-
     public var statusHeader: String? {
         closest.map { "\"\($0.policy.name)\";r=\($0.remaining);t=\($0.reset)" }
     }

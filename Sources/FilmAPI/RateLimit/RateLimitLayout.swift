@@ -9,12 +9,27 @@ struct RateLimitLayout: Sendable {
         let policy: Int
     }
 
+    /// The counters one request touches, with the `RateLimit-Policy` value they make (the same
+    /// for every request of the route, so written once).
+    struct CounterSet: Sendable {
+        let counters: [Counter]
+        let policyHeader: String
+
+        init(_ counters: [Counter], policies: [RateLimitPolicy]) {
+            self.counters = counters
+            policyHeader = counters.map { counter in
+                let policy = policies[counter.policy]
+                return "\"\(policy.name)\";q=\(policy.quota);w=\(policy.window)"
+            }.joined(separator: ", ")
+        }
+    }
+
     private(set) var policies: [RateLimitPolicy] = []
-    /// Counters per route template: the list for each method, and the one for other methods.
-    private var routes: [String: (byMethod: [HTTPMethod: [Counter]], other: [Counter])] = [:]
-    private var unmatched: [Counter] = []
+    /// Counters per route template: the set for each method, and the one for other methods.
+    private var routes: [String: (byMethod: [HTTPMethod: CounterSet], other: CounterSet)] = [:]
+    private var unmatched = CounterSet([], policies: [])
     /// The counters of the separate auth-failure row.
-    private(set) var authFailures: [Counter] = []
+    private(set) var authFailures = CounterSet([], policies: [])
     /// Counters per client in the request table.
     private(set) var width = 0
     /// `rate_limits.routes` keys that name no route (a typo: worth a warning at start).
@@ -26,6 +41,7 @@ struct RateLimitLayout: Sendable {
         let application = Self.rules(settings.application).map { (Self.unique("app-" + $0.name, &names), $0) }
         let appCounters = application.map { counter(policy: policy($0.0, $0.1)) }
         var byTemplate: [String: [(HTTPMethod, [Counter])]] = [:]
+        var lists: [String: (byMethod: [HTTPMethod: [Counter]], other: [Counter])] = [:]
         var configured = Set(settings.routes.keys)
         for (method, template) in table {
             byTemplate[template, default: []].append((method, routeCounters(settings, method, template, names, &configured)))
@@ -35,18 +51,24 @@ struct RateLimitLayout: Sendable {
             var byMethod: [HTTPMethod: [Counter]] = [:]
             for (method, own) in methods { byMethod[method] = shared + own }
             if byMethod[.HEAD] == nil, let get = byMethod[.GET] { byMethod[.HEAD] = get }
-            routes[template] = (byMethod, shared)
+            lists[template] = (byMethod, shared)
         }
-        unmatched = defaults.map { counter(policy: policy($0.0, $0.1)) } + appCounters
+        let unmatchedList = defaults.map { counter(policy: policy($0.0, $0.1)) } + appCounters
         unknownRoutes = configured.sorted()
         var authNames = Set<String>()
+        var authList: [Counter] = []
         for (offset, rule) in Self.rules(settings.authFailures).enumerated() {
-            authFailures.append(Counter(index: offset, policy: policy(Self.unique("auth-" + rule.name, &authNames), rule)))
+            authList.append(Counter(index: offset, policy: policy(Self.unique("auth-" + rule.name, &authNames), rule)))
         }
+        // Every policy is known now: write each set's header once.
+        let policies = self.policies
+        routes = lists.mapValues { ($0.byMethod.mapValues { CounterSet($0, policies: policies) }, CounterSet($0.other, policies: policies)) }
+        unmatched = CounterSet(unmatchedList, policies: policies)
+        authFailures = CounterSet(authList, policies: policies)
     }
 
     /// The counters a request of `method` on `template` (nil: no route matched) touches.
-    func counters(method: HTTPMethod, template: String?) -> [Counter] {
+    func counters(method: HTTPMethod, template: String?) -> CounterSet {
         guard let template, let route = routes[template] else { return unmatched }
         return route.byMethod[method] ?? route.other
     }

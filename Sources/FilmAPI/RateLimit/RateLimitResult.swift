@@ -19,6 +19,8 @@ public struct RateLimitResult: Sendable {
 
     public var decision: Decision
     public var states: [PolicyState] = []
+    /// `RateLimit-Policy`: every policy that applied (written once per route at start).
+    public var policyHeader = ""
     /// Whole seconds (at least 1) until the request would be admitted; 0 when it was.
     public var retryAfter = 0
     /// The client shares the overflow row because the table was full.

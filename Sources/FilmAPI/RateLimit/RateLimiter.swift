@@ -21,7 +21,7 @@ public final class RateLimiter: @unchecked Sendable {
         self.settings = settings
         layout = RateLimitLayout(settings: settings, routes: routes)
         requests = ClientTable(width: layout.width, capacity: settings.maxClients)
-        failures = ClientTable(width: layout.authFailures.count, capacity: settings.maxClients)
+        failures = ClientTable(width: layout.authFailures.counters.count, capacity: settings.maxClients)
         counts = DecisionCounts(policies: layout.policies)
     }
 
@@ -36,25 +36,25 @@ public final class RateLimiter: @unchecked Sendable {
     public func check(_ client: ClientKey, method: HTTPMethod, route: String?, now: Int64) -> RateLimitResult {
         guard settings.enabled else { return count(.disabled) }
         let counters = layout.counters(method: method, template: route)
-        guard !counters.isEmpty else { return count(.exempt) }
+        guard !counters.counters.isEmpty else { return count(.exempt) }
         lock.lock()
         defer { lock.unlock() }
         let row = requests.row(for: client, now: now)
         var result = evaluate(counters, in: &requests, row: row, now: now, commit: true)
         result.overflowed = row == ClientTable.overflow
-        counts.record(result, counters: counters)
+        counts.record(result, counters: counters.counters)
         return result
     }
 
     /// Whether `client` may attempt authentication now (its failure budget is not spent);
     /// counts nothing. A request that sends a key is refused with 429 when this says so.
     public func authAttempt(_ client: ClientKey, now: Int64) -> RateLimitResult {
-        guard settings.enabled, !layout.authFailures.isEmpty else { return .disabled }
+        guard settings.enabled, !layout.authFailures.counters.isEmpty else { return .disabled }
         lock.lock()
         defer { lock.unlock() }
         let row = failures.existingRow(for: client)
         let result = evaluate(layout.authFailures, in: &failures, row: row, now: now, commit: false)
-        if result.decision != .allowed { counts.record(result, counters: layout.authFailures) }
+        if result.decision != .allowed { counts.record(result, counters: layout.authFailures.counters) }
         return result
     }
 
@@ -72,7 +72,7 @@ public final class RateLimiter: @unchecked Sendable {
 
     /// Counts one failed authentication of `client`.
     public func recordAuthFailure(_ client: ClientKey, now: Int64) {
-        guard settings.enabled, !layout.authFailures.isEmpty else { return }
+        guard settings.enabled, !layout.authFailures.counters.isEmpty else { return }
         lock.lock()
         defer { lock.unlock() }
         let row = failures.row(for: client, now: now)
@@ -117,9 +117,9 @@ public final class RateLimiter: @unchecked Sendable {
     }
 
     /// Evaluates every counter; commits them all when all conform (and `commit`), none otherwise.
-    private func evaluate(_ counters: [RateLimitLayout.Counter], in table: inout ClientTable, row: Int?,
+    private func evaluate(_ set: RateLimitLayout.CounterSet, in table: inout ClientTable, row: Int?,
                           now: Int64, commit: Bool) -> RateLimitResult {
-        let policies = layout.policies
+        let policies = layout.policies, counters = set.counters
         var outcomes: [GCRA.Outcome] = []
         outcomes.reserveCapacity(counters.count)
         for counter in counters {
@@ -131,6 +131,7 @@ public final class RateLimiter: @unchecked Sendable {
             for (counter, outcome) in zip(counters, outcomes) { table.setArrival(outcome.newTAT, row: row, counter: counter.index) }
         }
         var result = RateLimitResult(decision: conforms ? .allowed : (settings.dryRun ? .dryRunRejected : .rejected))
+        result.policyHeader = set.policyHeader
         result.states = zip(counters, outcomes).map { counter, outcome in
             let policy = policies[counter.policy]
             // A rejected request takes nothing: a policy that would have admitted it reports its state before it.
