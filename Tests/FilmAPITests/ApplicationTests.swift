@@ -8,9 +8,19 @@ import Testing
 
     let sink = try! LogSink(path: "/dev/null")
 
+    /// As the live suites run it: anonymous callers may do anything, no rate limits.
+    static let config: Config = {
+        var config = Config()
+        config.auth.anonymousRole = "admin"
+        config.rateLimits.enabled = false
+        return config
+    }()
+
     func app() -> Application {
-        Composition.application(config: Config(), services: Services(store: store, lifecycle: Lifecycle(), sink: sink, level: LogLevelControl(.info),
-                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })), reader: store)
+        let services = Services(store: store, lifecycle: Lifecycle(), sink: sink, level: LogLevelControl(.info),
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        return Composition.application(config: Self.config, services: services, reader: store,
+                                       security: Composition.securityChain(config: Self.config, services: services))
     }
 
     func send(_ method: HTTPMethod, _ target: String, body: String? = nil) async -> Response {

@@ -9,9 +9,13 @@ import Testing
 
     init() throws {
         let store = MemoryFilmStore()
-        application = Composition.application(config: Config(), services: Services(
-            store: store, lifecycle: Lifecycle(), sink: try LogSink(path: "/dev/null"), level: LogLevelControl(.info),
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics), reader: store)
+        var config = Config()
+        config.auth.anonymousRole = "admin"
+        config.rateLimits.enabled = false
+        let services = Services(store: store, lifecycle: Lifecycle(), sink: try LogSink(path: "/dev/null"), level: LogLevelControl(.info),
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics)
+        application = Composition.application(config: config, services: services, reader: store,
+                                              security: Composition.securityChain(config: config, services: services))
     }
 
     func send(_ method: HTTPMethod, _ target: String) async -> Response {

@@ -12,12 +12,15 @@ public final class Application: HTTPHandler {
     private let trustedProxies: [AddressRange]
     private let metrics: MetricsRegistry
     private let logger: Logger
+    /// The rate limiter, keys and auth failure counts (for metrics); nil without the security chain.
+    public let security: SecurityChain?
 
     public init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
                 responseHeaders: ResponseHeadersMiddleware, trustedProxies: [AddressRange] = [],
-                metrics: MetricsRegistry, logger: Logger) {
+                metrics: MetricsRegistry, logger: Logger, security: SecurityChain? = nil) {
         self.router = router
         self.trustedProxies = trustedProxies
+        self.security = security
         self.requestLog = requestLog
         self.responseHeaders = responseHeaders
         self.metrics = metrics

@@ -3,7 +3,9 @@ import Logging
 /// The composition root: one place that turns a `Config` into the running parts.
 public enum Composition {
     /// One application per event loop: `reader` is that loop's read connection.
-    public static func application(config: Config, services: Services, reader: any FilmReader) -> Application {
+    /// `security` holds the limiter and key state shared by every loop (see `securityChain`).
+    public static func application(config: Config, services: Services, reader: any FilmReader,
+                                   security: SecurityChain) -> Application {
         let logger = services.logger
         let metrics = services.metrics
         let films = FilmController(store: services.store, reader: reader, maxBodyBytes: config.limits.maxBodyBytes)
@@ -17,10 +19,28 @@ public enum Composition {
             responseHeaders,
             CORSMiddleware(policy: CORSPolicy(config.cors), methods: { [router] in router.methods(forPath: $0) }),
             ErrorMiddleware(logger: logger),
-        ]
+        ] + security.middleware
         return Application(router: router, middleware: middleware, requestLog: requestLog,
                            responseHeaders: responseHeaders, trustedProxies: config.server.trustedProxies.compactMap(AddressRange.init),
-                           metrics: metrics, logger: logger)
+                           metrics: metrics, logger: logger, security: security)
+    }
+
+    /// The security layers and their state, built once per configuration and shared by every
+    /// event loop: one limiter, so a client's allowance does not multiply with the loops.
+    public static func securityChain(config: Config, services: Services, clock: SecurityClock = .system) -> SecurityChain {
+        let security = SecurityChain(config: config, router: RouteTable.router(), keys: services.keys, usage: services.usage,
+                                     clock: clock, logger: services.logger)
+        services.metrics.registerGaugeSource(name: "filmd_ratelimit_tracked_clients",
+                                             help: "Clients the rate limiter currently tracks.") {
+            Double(security.limiter.trackedClients)
+        }
+        services.metrics.rateLimitDecisions.read {
+            security.limiter.decisions.map { (labels: [$0.policy, $0.decision], count: UInt64($0.count)) }
+        }
+        services.metrics.authFailures.read {
+            security.authFailures.snapshot.map { (labels: [$0.reason.rawValue], count: UInt64($0.count)) }
+        }
+        return security
     }
 
     public static func transportLimits(_ limits: LimitSettings) -> TransportLimits {

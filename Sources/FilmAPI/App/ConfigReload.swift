@@ -8,11 +8,13 @@ final class ConfigReload: @unchecked Sendable {
     private let load: @Sendable () throws -> Config
     private let workers: [Worker]
     private let services: Services
+    private var security: SecurityChain
     private let notifier: SystemdNotifier
     private let logger: Logger
 
     init(current: Config, load: @escaping @Sendable () throws -> Config, workers: [Worker], services: Services,
-         notifier: SystemdNotifier, logger: Logger) {
+         security: SecurityChain, notifier: SystemdNotifier, logger: Logger) {
+        self.security = security
         self.current = current
         self.load = load
         self.workers = workers
@@ -43,10 +45,16 @@ final class ConfigReload: @unchecked Sendable {
             logger.warning("some changed keys take effect only after a restart", metadata: ["config.keys": .string(needRestart.joined(separator: ", "))])
         }
         services.level.level = LogLevelName.parse(next.logging.level) ?? .info
+        // The limiter keeps its counters unless what it counts changed.
+        if next.rateLimits != current.rateLimits || next.auth != current.auth || next.server.trustedProxies != current.server.trustedProxies {
+            security = Composition.securityChain(config: next, services: services)
+            logger.warning("rate limits, authentication or trusted proxies changed: rate-limit counters start afresh")
+        }
+        let security = self.security
         var limits = Composition.transportLimits(next.limits)
         limits.maxConnections = (next.limits.maxConnections + workers.count - 1) / workers.count
         for worker in workers {
-            let application = Composition.application(config: next, services: services, reader: worker.reader)
+            let application = Composition.application(config: next, services: services, reader: worker.reader, security: security)
             worker.loop.execute { [limits] in
                 worker.server.replace(handler: application)
                 worker.server.apply(limits)

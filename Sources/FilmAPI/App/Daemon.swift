@@ -28,9 +28,15 @@ public final class Daemon {
         let store = try SQLiteFilmStore(path: config.database.path, durability: config.database.durability)
         try Seeding.seedIfEmpty(store, from: config.database.seedCSV, logger: logger)
         let services = Services(store: store, lifecycle: lifecycle, sink: sink, level: level, logger: logger)
+        let refresher = try KeyRefresher(path: config.database.path, durability: config.database.durability,
+                                         directory: services.keys, usage: services.usage, logger: logger)
+        Task { await refresher.start() }
+        let security = Composition.securityChain(config: config, services: services)
         let count = config.server.workers
         let share = (config.limits.maxConnections + count - 1) / count
-        let workers = try (0..<count).map { _ in try Worker(config: config, services: services, connectionShare: share) }
+        let workers = try (0..<count).map { _ in
+            try Worker(config: config, services: services, security: security, connectionShare: share)
+        }
         let inherited = ListeningSocket.inherited()
         let sockets = inherited.isEmpty ? [try ListeningSocket.open(host: config.server.host, port: config.server.port)] : inherited
         for worker in workers {
@@ -41,7 +47,7 @@ public final class Daemon {
         let shutdown = GracefulShutdown(servers: workers.map(\.server), lifecycle: lifecycle, grace: config.server.shutdownGraceSeconds,
                                         notifier: notifier, logger: logger)
         let reload = ConfigReload(current: config, load: loadConfig, workers: workers, services: services,
-                                  notifier: notifier, logger: logger)
+                                  security: security, notifier: notifier, logger: logger)
         keep.append(LoopEvent.every(milliseconds: 100, on: main) { [sink] in sink.flush() })
         if let interval = notifier.watchdogInterval {
             // From the main loop itself: a loop that stops turning stops the pings, and systemd acts.
@@ -63,6 +69,7 @@ public final class Daemon {
         main.run()
         workers.dropFirst().forEach { $0.join() }
         keep.forEach { $0.cancel() }
+        try Seeding.waitFor { await refresher.stop() }
         logger.info("stopped", metadata: ["shutdown.in_flight_left": .stringConvertible(shutdown.leftInFlight)])
         sink.flush()
         return 0
@@ -78,9 +85,14 @@ public struct Services: Sendable {
     public let level: LogLevelControl
     public let logger: Logger
     public let metrics: MetricsRegistry
+    /// The API keys the server knows (refreshed from the database) and their last use.
+    public let keys: KeyDirectory
+    public let usage: KeyUsage
 
     public init(store: any FilmStore, lifecycle: Lifecycle, sink: LogSink, level: LogLevelControl, logger: Logger,
-                metrics: MetricsRegistry = MetricsRegistry()) {
+                metrics: MetricsRegistry = MetricsRegistry(), keys: KeyDirectory = KeyDirectory(), usage: KeyUsage = KeyUsage()) {
+        self.keys = keys
+        self.usage = usage
         self.store = store
         self.lifecycle = lifecycle
         self.sink = sink

@@ -1,9 +1,14 @@
 /// The route table as data (`filmd routes`; the OpenAPI test compares it with the document).
 public enum RouteTable {
-    public static func json() -> String {
+    /// The router with handlers that are never called: for what the table says, not for serving.
+    public static func router() -> Router {
         let films = FilmController(store: NoStore(), reader: NoStore(), maxBodyBytes: 0)
-        let router = Routes.router(films: films, health: HealthController(store: NoStore(), lifecycle: Lifecycle()),
-                                   metrics: MetricsEndpoint(registry: MetricsRegistry()))
+        return Routes.router(films: films, health: HealthController(store: NoStore(), lifecycle: Lifecycle()),
+                             metrics: MetricsEndpoint(registry: MetricsRegistry()))
+    }
+
+    public static func json() -> String {
+        let router = router()
         var json = JSONWriter()
         json.beginArray()
         for (method, template) in router.table {

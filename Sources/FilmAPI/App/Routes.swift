@@ -4,7 +4,7 @@ public struct Routes {
                               assets: AssetController = AssetController()) -> Router {
         var router = Router()
         // The tutorial's API.
-        router.add(.GET, "/", Endpoint(role: .reader, handler: films.root))
+        router.add(.GET, "/", Endpoint(role: .reader, handler: films.root, roleForRequest: votes))
         router.add(.POST, "/add_film", Endpoint(role: .editor, handler: films.add))
         router.add(.HEAD, "/add_film", Endpoint(role: .editor, handler: films.probeAdd))
         // The resource API.
@@ -26,5 +26,10 @@ public struct Routes {
         router.add(.GET, "/console/console.js", Endpoint(role: nil, handler: assets.consoleScript))
         router.add(.GET, "/console/console.css", Endpoint(role: nil, handler: assets.consoleStyle))
         return router
+    }
+
+    /// `GET /?like=ID` and `?dislike=ID` record a vote: they need the voter role.
+    static let votes: @Sendable (Request) -> Role? = { request in
+        request.query.pairs.contains { $0.name == "like" || $0.name == "dislike" } ? .voter : nil
     }
 }

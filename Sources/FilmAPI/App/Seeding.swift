@@ -14,8 +14,8 @@ enum Seeding {
         if loaded > 0 { logger.info("catalogue seeded", metadata: ["films.count": .stringConvertible(loaded), "file.path": .string(path)]) }
     }
 
-    /// Runs async work from synchronous start-up code (before any event loop runs).
-    private static func waitFor<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    /// Runs async work from synchronous start-up or shutdown code (no event loop running).
+    static func waitFor<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
         let done = DispatchSemaphore(value: 0)
         let outcome = Box<Result<T, any Error>?>(nil)
         Task {

@@ -11,9 +11,13 @@ public final class RequestContext: @unchecked Sendable {
     public var endpoint: Endpoint?
     /// The client address after trusted-proxy resolution (equals the peer without proxies).
     public var clientAddress: String
+    /// The same client as an address (nil when the peer is not an IP address).
+    public var clientIP: IPAddress?
     /// Set by authentication when a valid key was sent.
     public var keyID: String?
     public var role: Role?
+    /// Why the key the request sent was refused (it is answered 401 once rate limiting has run).
+    public var authFailure: AuthFailure?
     /// The limiter's verdict: `allowed`, `rejected`, `dry_run_rejected`, `exempt`, `disabled`.
     public var rateLimitDecision: String = "exempt"
     /// The security event this request amounts to (`auth_failure`, `forbidden`, ...), if any.

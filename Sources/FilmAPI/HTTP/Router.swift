@@ -7,11 +7,21 @@ public struct Endpoint: Sendable {
     public var role: Role?
     public var rateLimited: Bool
     public var handler: Responder
+    /// A stricter role some requests of the route need (`GET /?like=ID` needs `voter`).
+    public var roleForRequest: (@Sendable (Request) -> Role?)?
 
-    public init(role: Role?, rateLimited: Bool = true, handler: @escaping Responder) {
+    public init(role: Role?, rateLimited: Bool = true, handler: @escaping Responder,
+                roleForRequest: (@Sendable (Request) -> Role?)? = nil) {
         self.role = role
         self.rateLimited = rateLimited
         self.handler = handler
+        self.roleForRequest = roleForRequest
+    }
+
+    /// The least role that may make `request` (nil: anyone).
+    public func requiredRole(for request: Request) -> Role? {
+        guard let role else { return nil }
+        return max(role, roleForRequest?(request) ?? role)
     }
 }
 

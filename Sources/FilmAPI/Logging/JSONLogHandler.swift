@@ -97,12 +97,17 @@ enum LogTimestamp {
         defer { cache.lock.unlock() }
         if cache.second != spec.tv_sec {
             cache.second = spec.tv_sec
-            cache.prefix = format(spec.tv_sec)
+            cache.prefix = dateAndTime(spec.tv_sec)
         }
         return cache.prefix + "." + fraction + "Z"
     }
 
-    private static func format(_ seconds: Int) -> String {
+    /// RFC 3339 in UTC: `2025-01-31T12:00:00.123Z`, or without the fraction when it is nil.
+    static func format(seconds: Int, milliseconds: Int?) -> String {
+        dateAndTime(seconds) + (milliseconds.map { "." + String(1000 + $0).dropFirst() } ?? "") + "Z"
+    }
+
+    private static func dateAndTime(_ seconds: Int) -> String {
         var seconds = seconds
         var parts = tm()
         gmtime_r(&seconds, &parts)

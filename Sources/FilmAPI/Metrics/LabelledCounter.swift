@@ -17,6 +17,8 @@ public final class LabelledCounter: Sendable {
     static let overflow = "_other"
 
     private let counts = Locked<[Values: UInt64]>([:])
+    /// When set, the series are read from their owner at scrape time instead.
+    private let source = Locked<(@Sendable () -> [(labels: [String], count: UInt64)])?>(nil)
 
     public init(name: String, help: String, labelNames: [String], maxSeries: Int = 64) {
         precondition((1...2).contains(labelNames.count), "a labelled counter has one or two labels")
@@ -36,9 +38,18 @@ public final class LabelledCounter: Sendable {
         }
     }
 
+    /// Reads the series from the component that counts them (the rate limiter, authentication)
+    /// at each scrape, replacing `increment`.
+    public func read(from owner: @escaping @Sendable () -> [(labels: [String], count: UInt64)]) {
+        source.withLock { $0 = owner }
+    }
+
     /// Every series as (label values in `labelNames` order, count), sorted by label values.
     public func snapshot() -> [(labels: [String], count: UInt64)] {
-        counts.withLock { $0 }
+        if let owner = source.withLock({ $0 }) {
+            return owner().sorted { $0.labels.lexicographicallyPrecedes($1.labels) }
+        }
+        return counts.withLock { $0 }
             .map { (labels: labelNames.count == 2 ? [$0.key.first, $0.key.second] : [$0.key.first], count: $0.value) }
             .sorted { $0.labels.lexicographicallyPrecedes($1.labels) }
     }

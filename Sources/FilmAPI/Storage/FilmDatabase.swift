@@ -13,19 +13,14 @@ final class FilmDatabase {
     /// A writer sets the database up (WAL, durability, migrations); a reader only reads, on a
     /// database a writer has set up (`query_only`: a bug cannot make it write).
     init(path: String, durability: Durability, readOnly: Bool = false) throws(SQLiteError) {
-        connection = try SQLiteConnection(path: path)
-        connection.setBusyTimeout(milliseconds: 5000)
         if readOnly {
+            connection = try SQLiteConnection(path: path)
+            connection.setBusyTimeout(milliseconds: 5000)
             try connection.execute("PRAGMA query_only = 1")
             // Map the file: reads of cached pages cost no system call.
             try connection.execute("PRAGMA mmap_size = 268435456")
         } else {
-            try connection.execute("PRAGMA journal_mode = WAL")
-            switch durability {
-            case .normal: try connection.execute("PRAGMA synchronous = NORMAL")
-            case .full: try connection.execute("PRAGMA synchronous = FULL")
-            }
-            try Migrations.migrate(connection)
+            connection = try SQLiteConnection.database(path: path, durability: durability)
             // Checkpoints run elsewhere (WALCheckpointer), never inside a COMMIT; a WAL that was
             // reset is cut back to 16 MiB.
             try connection.execute("PRAGMA wal_autocheckpoint = 0")
@@ -154,15 +149,7 @@ final class FilmDatabase {
 
     /// Runs `body` in one write transaction: all of it is committed, or none.
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        try connection.execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try connection.execute("COMMIT")
-            return result
-        } catch {
-            try? connection.execute("ROLLBACK")  // rethrowing the original error matters more
-            throw error
-        }
+        try connection.transaction(body)
     }
 
     private func one(_ statement: SQLiteStatement) throws(SQLiteError) -> Film? {

@@ -1,7 +1,7 @@
 /// The schema, versioned by `PRAGMA user_version`: each step runs once, in order, in its own
 /// transaction, at start.
 enum Migrations {
-    static let latest: Int64 = 2
+    static let latest: Int64 = 3
 
     static func migrate(_ db: SQLiteConnection) throws(SQLiteError) {
         var version = try db.scalar("PRAGMA user_version")
@@ -48,6 +48,20 @@ enum Migrations {
                     last_used_at INTEGER
                 );
                 PRAGMA user_version = 2;
+                """)
+        case 3:
+            // A counter the server polls to reload keys only when they changed; last_used_at
+            // updates do not count.
+            try db.execute("""
+                CREATE TABLE api_key_changes (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+                INSERT INTO api_key_changes (id, version) VALUES (1, 0);
+                CREATE TRIGGER api_keys_inserted AFTER INSERT ON api_keys
+                    BEGIN UPDATE api_key_changes SET version = version + 1; END;
+                CREATE TRIGGER api_keys_updated AFTER UPDATE OF name, role, secret_hash, expires_at, revoked_at ON api_keys
+                    BEGIN UPDATE api_key_changes SET version = version + 1; END;
+                CREATE TRIGGER api_keys_deleted AFTER DELETE ON api_keys
+                    BEGIN UPDATE api_key_changes SET version = version + 1; END;
+                PRAGMA user_version = 3;
                 """)
         default:
             break

@@ -23,6 +23,7 @@ final class SQLiteStatement {
             case .integer(let number): sqlite3_bind_int64(handle, index, number)
             case .text(let text): sqlite3_bind_text(handle, index, text, -1, filmd_sqlite_transient())
             case .null: sqlite3_bind_null(handle, index)
+            case .blob(let bytes): sqlite3_bind_blob(handle, index, bytes, Int32(bytes.count), filmd_sqlite_transient())
             }
             try connection.check(rc)
         }
@@ -50,6 +51,14 @@ final class SQLiteStatement {
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
+    func blob(_ column: Int32) -> [UInt8] {
+        guard let pointer = sqlite3_column_blob(handle, column) else { return [] }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
+
     func text(_ column: Int32) -> String {
         guard let pointer = sqlite3_column_text(handle, column) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, column))
@@ -62,6 +71,7 @@ enum SQLiteValue {
     case integer(Int64)
     case text(String)
     case null
+    case blob([UInt8])
 
     static func optional(_ value: Int?) -> SQLiteValue { value.map { .integer(Int64($0)) } ?? .null }
 }

@@ -1,0 +1,47 @@
+/// An API key as a client holds it: `filmd_<id>_<secret>`. The prefix lets secret scanners
+/// find a leaked key, the id (12 base62 characters) names it in logs and on the command line,
+/// and the secret (32 base62 characters, 190 bits from the system's CSPRNG) is what proves it.
+/// Only the secret's SHA-256 is ever stored.
+public struct APIKeyToken: Sendable, Equatable {
+    public static let prefix = "filmd_"
+    public static let idLength = 12
+    public static let secretLength = 32
+
+    public let id: String
+    public let secret: String
+
+    public var text: String { Self.prefix + id + "_" + secret }
+
+    /// A new key from `SystemRandomNumberGenerator` (the kernel's CSPRNG).
+    public static func generate() -> APIKeyToken {
+        var generator = SystemRandomNumberGenerator()
+        return generate(using: &generator)
+    }
+
+    static func generate<Generator: RandomNumberGenerator>(using generator: inout Generator) -> APIKeyToken {
+        APIKeyToken(id: Base62.random(count: idLength, using: &generator),
+                    secret: Base62.random(count: secretLength, using: &generator))
+    }
+
+    private init(id: String, secret: String) {
+        self.id = id
+        self.secret = secret
+    }
+
+    /// Parses a key exactly: the prefix, an id and a secret of the right lengths, nothing else.
+    public init?(_ text: some StringProtocol) {
+        let bytes = Array(text.utf8)
+        let idStart = Self.prefix.utf8.count, separator = idStart + Self.idLength
+        guard bytes.count == separator + 1 + Self.secretLength, bytes.starts(with: Self.prefix.utf8),
+              bytes[separator] == UInt8(ascii: "_"),
+              bytes[idStart..<separator].allSatisfy(Base62.isDigit),
+              bytes[(separator + 1)...].allSatisfy(Base62.isDigit) else { return nil }
+        id = String(decoding: bytes[idStart..<separator], as: UTF8.self)
+        secret = String(decoding: bytes[(separator + 1)...], as: UTF8.self)
+    }
+
+    /// Whether `id` has the shape of a key id (for `filmd keys revoke ID`).
+    public static func isKeyID(_ id: String) -> Bool {
+        id.utf8.count == idLength && id.utf8.allSatisfy(Base62.isDigit)
+    }
+}

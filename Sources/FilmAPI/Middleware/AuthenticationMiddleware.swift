@@ -1,0 +1,57 @@
+/// Finds out who is calling (SPEC §4): the key's id and role, or the anonymous role when no
+/// key was sent. A bad key is remembered in `context.authFailure` and answered 401 by
+/// `AuthorizationMiddleware` after rate limiting, so the 401 carries the rate-limit headers;
+/// it also counts against the client's stricter `rate_limits.auth_failures` budget, and once
+/// that budget is spent every request that sends a key is answered 429 without the key being
+/// looked at, a correct one included. Routes without a role (health) ignore keys altogether.
+/// Keys are never logged: only their id, and only once verified.
+public struct AuthenticationMiddleware: Middleware {
+    let authenticator: Authenticator
+    let anonymousRole: Role?
+    let limiter: RateLimiter
+    let usage: KeyUsage
+    let failures: AuthFailureCounts
+    let clock: SecurityClock
+    let ipv6Prefix: Int
+
+    public init(authenticator: Authenticator, anonymousRole: Role?, limiter: RateLimiter, usage: KeyUsage,
+                failures: AuthFailureCounts, clock: SecurityClock) {
+        self.authenticator = authenticator
+        self.anonymousRole = anonymousRole
+        self.limiter = limiter
+        self.usage = usage
+        self.failures = failures
+        self.clock = clock
+        ipv6Prefix = limiter.settings.ipv6PrefixLength
+    }
+
+    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
+        guard context.endpoint?.role != nil else { return try await next(request, context) }
+        let credentials = Credentials(headers: request.headers)
+        guard credentials != .none else {
+            context.role = anonymousRole
+            return try await next(request, context)
+        }
+        let client = context.clientIP.map { ClientKey(address: $0, ipv6Prefix: ipv6Prefix) } ?? .unknown
+        let attempt = limiter.authAttempt(client, now: clock.monotonicNanoseconds())
+        if attempt.decision == .rejected {
+            context.rateLimitDecision = attempt.decision.rawValue
+            context.securityEvent = "rate_limited"
+            throw Problem.rateLimited(attempt)
+        }
+        switch authenticator.verify(credentials, now: clock.unixSeconds()) {
+        case .key(let key):
+            context.keyID = key.id
+            context.role = key.role
+            usage.touch(key.id, now: clock.unixSeconds())
+        case .failed(let reason):
+            context.authFailure = reason
+            context.securityEvent = "auth_failure"
+            failures.record(reason)
+            limiter.recordAuthFailure(client, now: clock.monotonicNanoseconds())
+        case .anonymous:
+            context.role = anonymousRole
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,57 @@
+import Logging
+
+/// Applies the rate limits (SPEC §2) after authentication, so that `key_by: api_key` can key
+/// an authenticated request by its key id. Over the limit: 429 with `Retry-After`. Every
+/// response of a limited route, errors included, carries `RateLimit-Policy` and `RateLimit`.
+public struct RateLimitMiddleware: Middleware {
+    let limiter: RateLimiter
+    let clock: SecurityClock
+    let logger: Logger
+    private let keyByAPIKey: Bool
+    private let ipv6Prefix: Int
+
+    public init(limiter: RateLimiter, clock: SecurityClock, logger: Logger) {
+        self.limiter = limiter
+        self.clock = clock
+        self.logger = logger
+        keyByAPIKey = limiter.settings.keyBy == "api_key"
+        ipv6Prefix = limiter.settings.ipv6PrefixLength
+    }
+
+    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
+        guard context.endpoint?.rateLimited ?? true else {
+            context.rateLimitDecision = limiter.exempt().decision.rawValue
+            return try await next(request, context)
+        }
+        let now = clock.monotonicNanoseconds()
+        let result = limiter.check(clientKey(context), method: request.method, route: context.route, now: now)
+        context.rateLimitDecision = result.decision.rawValue
+        if result.overflowed, limiter.takeOverflowNotice(now: now) {
+            logger.warning("rate limiter full: new clients share the overflow bucket", metadata: [
+                "ratelimit.tracked_clients": .stringConvertible(limiter.trackedClients),
+                "ratelimit.max_clients": .stringConvertible(limiter.settings.maxClients)])
+        }
+        if result.decision == .rejected {
+            context.securityEvent = "rate_limited"
+            throw Problem.rateLimited(result)
+        }
+        do {
+            var response = try await next(request, context)
+            result.decorate(&response.headers)
+            return response
+        } catch let problem as Problem {
+            var problem = problem
+            result.decorate(&problem.headers)
+            throw problem
+        } catch {
+            var response = ErrorMiddleware.response(for: error, context: context, logger: logger)
+            result.decorate(&response.headers)
+            return response
+        }
+    }
+
+    private func clientKey(_ context: RequestContext) -> ClientKey {
+        if keyByAPIKey, let keyID = context.keyID { return ClientKey(keyID: keyID) }
+        return context.clientIP.map { ClientKey(address: $0, ipv6Prefix: ipv6Prefix) } ?? .unknown
+    }
+}

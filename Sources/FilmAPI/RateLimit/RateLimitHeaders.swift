@@ -1,0 +1,16 @@
+/// The headers of draft-ietf-httpapi-ratelimit-headers-11 (Structured Field lists):
+/// `RateLimit-Policy: "hour";q=50;w=3600, "second";q=1;w=1` (every policy that applied) and
+/// `RateLimit: "second";r=0;t=1` (the one closest to exhaustion), plus `Retry-After` on 429.
+extension RateLimitResult {
+    public var statusHeader: String? {
+        closest.map { "\"\($0.policy.name)\";r=\($0.remaining);t=\($0.reset)" }
+    }
+
+    /// Adds the headers a limited response carries; nothing for exempt or disabled requests.
+    public func decorate(_ headers: inout HTTPHeaders) {
+        guard !states.isEmpty, let status = statusHeader else { return }
+        headers.set("RateLimit-Policy", policyHeader)
+        headers.set("RateLimit", status)
+        if decision == .rejected { headers.set("Retry-After", String(retryAfter)) }
+    }
+}

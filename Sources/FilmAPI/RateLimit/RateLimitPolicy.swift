@@ -1,0 +1,27 @@
+/// One limit as the limiter applies it: a quota of `quota` requests per `window` seconds,
+/// with the name it has in the `RateLimit` and `RateLimit-Policy` headers and in metrics.
+public struct RateLimitPolicy: Sendable, Equatable {
+    /// The policy's name in headers and metric labels: `hour`, `second`, `app-hour`, `auth-minute`.
+    public let name: String
+    /// `q`: requests allowed per window.
+    public let quota: Int
+    /// `w`: the window, in seconds.
+    public let window: Int
+
+    /// The window in nanoseconds.
+    let windowNanoseconds: Int64
+    /// GCRA's emission interval: one request's worth of the window, in nanoseconds.
+    let interval: Int64
+
+    public init(name: String, quota: Int, window: Int) {
+        self.name = name
+        self.quota = quota
+        self.window = window
+        windowNanoseconds = Int64(window) * 1_000_000_000
+        interval = max(1, windowNanoseconds / Int64(quota))
+    }
+
+    init(name: String, rule: RateLimitRule) {
+        self.init(name: name, quota: rule.count, window: rule.window)
+    }
+}

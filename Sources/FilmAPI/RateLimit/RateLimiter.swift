@@ -1,0 +1,146 @@
+import Foundation
+
+/// Per-client rate limits (SPEC §2): GCRA counters in two bounded tables, one for requests and
+/// one for failed authentications. Time is an argument (nanoseconds on a monotonic clock), so
+/// tests never sleep.
+///
+/// One instance serves every event loop: per-loop instances would multiply each client's
+/// allowance by the number of loops its connections land on. Every call holds one lock for
+/// a few hash lookups and integer updates (well under a microsecond), which is cheap next to
+/// the rest of a request even with several loops.
+public final class RateLimiter: @unchecked Sendable {
+    public let settings: RateLimitSettings
+    let layout: RateLimitLayout
+    private let lock = NSLock()
+    private var requests: ClientTable
+    private var failures: ClientTable
+    private var counts: DecisionCounts
+    private var lastOverflowNotice: Int64?
+
+    public init(settings: RateLimitSettings, routes: [(method: HTTPMethod, template: String)]) {
+        self.settings = settings
+        layout = RateLimitLayout(settings: settings, routes: routes)
+        requests = ClientTable(width: layout.width, capacity: settings.maxClients)
+        failures = ClientTable(width: layout.authFailures.counters.count, capacity: settings.maxClients)
+        counts = DecisionCounts(policies: layout.policies)
+    }
+
+    public var policies: [RateLimitPolicy] { layout.policies }
+    /// `rate_limits.routes` keys that match no route.
+    public var unknownRoutes: [String] { layout.unknownRoutes }
+
+    /// Decides one request of `client` on `route` (a template, nil when no route matched) and,
+    /// when every applicable policy admits it, counts it. A rejected request counts nowhere,
+    /// so hammering while limited does not prolong the wait. Dry run decides the same way
+    /// and reports `dry_run_rejected` instead of rejecting.
+    public func check(_ client: ClientKey, method: HTTPMethod, route: String?, now: Int64) -> RateLimitResult {
+        guard settings.enabled else { return count(.disabled) }
+        let counters = layout.counters(method: method, template: route)
+        guard !counters.counters.isEmpty else { return count(.exempt) }
+        lock.lock()
+        defer { lock.unlock() }
+        let row = requests.row(for: client, now: now)
+        var result = evaluate(counters, in: &requests, row: row, now: now, commit: true)
+        result.overflowed = row == ClientTable.overflow
+        counts.record(result, counters: counters.counters)
+        return result
+    }
+
+    /// Whether `client` may attempt authentication now (its failure budget is not spent);
+    /// counts nothing. A request that sends a key is refused with 429 when this says so.
+    public func authAttempt(_ client: ClientKey, now: Int64) -> RateLimitResult {
+        guard settings.enabled, !layout.authFailures.counters.isEmpty else { return .disabled }
+        lock.lock()
+        defer { lock.unlock() }
+        let row = failures.existingRow(for: client)
+        let result = evaluate(layout.authFailures, in: &failures, row: row, now: now, commit: false)
+        if result.decision != .allowed { counts.record(result, counters: layout.authFailures.counters) }
+        return result
+    }
+
+    /// A request on a route the limiter never counts (`/healthz`, `/readyz`, `/metrics`).
+    public func exempt() -> RateLimitResult {
+        count(settings.enabled ? .exempt : .disabled)
+    }
+
+    private func count(_ decision: RateLimitResult.Decision) -> RateLimitResult {
+        lock.lock()
+        counts.record(decision)
+        lock.unlock()
+        return RateLimitResult(decision: decision)
+    }
+
+    /// Counts one failed authentication of `client`.
+    public func recordAuthFailure(_ client: ClientKey, now: Int64) {
+        guard settings.enabled, !layout.authFailures.counters.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let row = failures.row(for: client, now: now)
+        _ = evaluate(layout.authFailures, in: &failures, row: row, now: now, commit: true)
+    }
+
+    /// True at most once a minute while new clients land in the overflow row (for a log line).
+    public func takeOverflowNotice(now: Int64) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if let last = lastOverflowNotice, now - last < 60_000_000_000 { return false }
+        lastOverflowNotice = now
+        return true
+    }
+
+    /// What one tracked client costs in the request table, in bytes (stated in the README and
+    /// logged at start).
+    public var bytesPerClient: Int { ClientTable.bytesPerClient(width: layout.width, capacity: settings.maxClients) }
+
+    /// Counters (policies × scopes) in each client's row.
+    public var countersPerClient: Int { layout.width }
+
+    /// Clients tracked one by one in the request table (at most `rate_limits.max_clients`).
+    public var trackedClients: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return requests.count
+    }
+
+    /// Clients with failed authentications being remembered (same cap, separate table).
+    public var trackedAuthFailureClients: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return failures.count
+    }
+
+    /// Decisions so far by policy name and decision (`filmd_ratelimit_decisions_total`).
+    public var decisions: [RateLimitDecisionCount] {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts.snapshot()
+    }
+
+    /// Evaluates every counter; commits them all when all conform (and `commit`), none otherwise.
+    private func evaluate(_ set: RateLimitLayout.CounterSet, in table: inout ClientTable, row: Int?,
+                          now: Int64, commit: Bool) -> RateLimitResult {
+        let policies = layout.policies, counters = set.counters
+        var outcomes: [GCRA.Outcome] = []
+        outcomes.reserveCapacity(counters.count)
+        for counter in counters {
+            let arrival = row.map { table.arrival(row: $0, counter: counter.index) } ?? 0
+            outcomes.append(GCRA.evaluate(tat: arrival, now: now, policy: policies[counter.policy]))
+        }
+        let conforms = outcomes.allSatisfy(\.conforms)
+        if conforms, commit, let row {
+            for (counter, outcome) in zip(counters, outcomes) { table.setArrival(outcome.newTAT, row: row, counter: counter.index) }
+        }
+        var result = RateLimitResult(decision: conforms ? .allowed : (settings.dryRun ? .dryRunRejected : .rejected))
+        result.policyHeader = set.policyHeader
+        result.states = zip(counters, outcomes).map { counter, outcome in
+            let policy = policies[counter.policy]
+            // A rejected request takes nothing: a policy that would have admitted it reports its state before it.
+            let untaken = !conforms && outcome.conforms
+            return .init(policy: policy, remaining: outcome.remaining + (untaken ? 1 : 0),
+                         reset: RateLimitResult.seconds(untaken ? outcome.reset - policy.interval : outcome.reset),
+                         exceeded: !outcome.conforms)
+        }
+        if !conforms { result.retryAfter = max(1, outcomes.map { RateLimitResult.seconds($0.wait) }.max() ?? 1) }
+        return result
+    }
+}

@@ -1,0 +1,74 @@
+import Logging
+
+/// Keeps the server's keys in step with the database, on its own thread: every `interval` it
+/// reads the `api_key_changes` counter (one indexed row) and reloads the keys only when it
+/// moved, so a key created or revoked with `filmd keys` takes effect within that interval;
+/// then it writes the queued `last_used_at` updates in one transaction.
+public actor KeyRefresher {
+    private let executor = ThreadExecutor(name: "filmd-keys")
+    private let database: KeyDatabase
+    private let directory: KeyDirectory
+    private let usage: KeyUsage
+    private let logger: Logger
+    private var version: Int64
+    private var polling: Task<Void, Never>?
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// Opens the database and loads the keys into `directory` before returning.
+    public init(path: String, durability: Durability, directory: KeyDirectory, usage: KeyUsage, logger: Logger) throws {
+        let database = try KeyDatabase(path: path, durability: durability)
+        version = try database.version()
+        try Self.load(database, into: directory, logger: logger)
+        self.database = database
+        self.directory = directory
+        self.usage = usage
+        self.logger = logger
+    }
+
+    public func start(interval: Duration = .milliseconds(500)) {
+        guard polling == nil else { return }
+        polling = Task {
+            while true {
+                do { try await Task.sleep(for: interval) } catch { return }  // cancelled: stop() is under way
+                refresh()
+            }
+        }
+    }
+
+    /// Stops polling and writes the last queued uses.
+    public func stop() {
+        polling?.cancel()
+        polling = nil
+        refresh()
+    }
+
+    func refresh() {
+        do {
+            let current = try database.version()
+            if current != version {
+                try Self.load(database, into: directory, logger: logger)
+                version = current
+            }
+        } catch {
+            logger.warning("api keys not reloaded; the previous set stays in use", metadata: ["error": "\(error)"])
+        }
+        let uses = usage.drain()
+        guard !uses.isEmpty else { return }
+        do {
+            try database.recordUses(uses)
+        } catch {
+            usage.restore(uses)
+            logger.warning("api key last_used_at not written; retrying", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func load(_ database: KeyDatabase, into directory: KeyDirectory, logger: Logger) throws {
+        let (keys, unreadable) = try database.all()
+        directory.replace(with: keys)
+        if unreadable > 0 {
+            logger.warning("api keys with an unknown role or a damaged digest are ignored",
+                           metadata: ["auth.keys_ignored": .stringConvertible(unreadable)])
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import Synchronization
+@testable import FilmAPI
+
+/// A clock the test moves by hand.
+final class ManualClock: Sendable {
+    private let nanoseconds = Atomic<Int64>(1_000_000_000)
+    private let unix = Atomic<Int64>(1_700_000_000)
+
+    var security: SecurityClock {
+        SecurityClock(monotonicNanoseconds: { self.nanoseconds.load(ordering: .relaxed) },
+                      unixSeconds: { self.unix.load(ordering: .relaxed) })
+    }
+
+    var unixNow: Int64 { unix.load(ordering: .relaxed) }
+
+    func advance(seconds: Int64) {
+        nanoseconds.add(seconds * 1_000_000_000, ordering: .relaxed)
+        unix.add(seconds, ordering: .relaxed)
+    }
+}
+
+/// One application with keys, a clock and a log file, kept across the requests of a test.
+struct SecuredApp {
+    let clock = ManualClock()
+    let keys = KeyDirectory()
+    let usage = KeyUsage()
+    let store = MemoryFilmStore()
+    let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("filmd-test-\(UUID().uuidString).log").path
+    let sink: LogSink
+    let app: Application
+
+    init(_ change: (inout Config) -> Void = { _ in }) throws {
+        var config = Config()
+        config.rateLimits.default = "1000 per hour"
+        config.rateLimits.routes = [:]
+        change(&config)
+        sink = try LogSink(path: logPath)
+        let services = Services(store: store, lifecycle: Lifecycle(), sink: sink, level: LogLevelControl(.info),
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), keys: keys, usage: usage)
+        app = Composition.application(config: config, services: services, reader: store,
+                                      security: Composition.securityChain(config: config, services: services, clock: clock.security))
+    }
+
+    /// Adds a key to the directory and returns what a client would send.
+    func key(_ role: Role, expiresAt: Int64? = nil, revokedAt: Int64? = nil) -> String {
+        let token = APIKeyToken.generate()
+        added.value.append(APIKey(id: token.id, name: "test", role: role, digest: SecretDigest(secret: token.secret),
+                                  createdAt: clock.unixNow, expiresAt: expiresAt, revokedAt: revokedAt))
+        keys.replace(with: added.value)
+        return token.text
+    }
+
+    private let added = KeysBox()
+
+    func send(_ method: HTTPMethod, _ target: String, headers: [(String, String)] = [], body: String? = nil,
+              peer: String = "192.0.2.10") async -> Response {
+        var fields = HTTPHeaders(headers)
+        if body != nil { fields.add("Content-Type", "application/json") }
+        return await app.respond(to: Request(method: method, target: target, headers: fields, body: Array((body ?? "").utf8),
+                                             peer: PeerAddress(host: peer, port: 40000)))
+    }
+
+    func log() throws -> String {
+        sink.flush()
+        return try String(contentsOfFile: logPath, encoding: .utf8)
+    }
+
+    final class KeysBox: @unchecked Sendable {
+        var value: [APIKey] = []
+    }
+}
+
+extension Response {
+    var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The problem body without its request id, to compare bodies of different requests.
+    var problemWithoutRequestID: String {
+        text.replacingOccurrences(of: #""request_id":"[^"]*""#, with: "", options: .regularExpression)
+    }
+}
