@@ -42,6 +42,13 @@ long filmd_http_open_connections(struct evhttp *http);
 /// Requests whose head has arrived and whose body is still coming (in flight for a drain).
 long filmd_http_receiving_bodies(struct evhttp *http);
 
+/// A TLS 1.2+ server context from PEM files (the certificate file may hold the chain).
+/// NULL on failure, with a short reason (no path, no library text) in `reason`.
+void *filmd_tls_context_new(const char *certificate, const char *private_key, char *reason, size_t reason_size);
+
+/// Frees a context from `filmd_tls_context_new`.
+void filmd_tls_context_free(void *context);
+
 /// Removes a server from the guard table (before `evhttp_free`).
 void filmd_http_unguard(struct evhttp *http);
 

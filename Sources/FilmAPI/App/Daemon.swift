@@ -34,8 +34,11 @@ public final class Daemon {
         let security = Composition.securityChain(config: config, services: services)
         let count = config.server.workers
         let share = (config.limits.maxConnections + count - 1) / count
+        let tls = try config.tls.certificate.flatMap { certificate in
+            try config.tls.privateKey.map { try TLSContext(certificate: certificate, privateKey: $0) }
+        }
         let workers = try (0..<count).map { _ in
-            try Worker(config: config, services: services, security: security, connectionShare: share)
+            try Worker(config: config, services: services, security: security, connectionShare: share, tls: tls)
         }
         let inherited = ListeningSocket.inherited()
         let sockets = inherited.isEmpty ? [try ListeningSocket.open(host: config.server.host, port: config.server.port)] : inherited
@@ -62,6 +65,7 @@ public final class Daemon {
         for address in addresses {
             logger.info("listening", metadata: ["server.address": .string(address.host), "server.port": .stringConvertible(address.port),
                                                 "server.workers": .stringConvertible(count),
+                                                "url.scheme": .string(tls == nil ? "http" : "https"),
                                                 "socket.activated": .stringConvertible(!inherited.isEmpty)])
         }
         notifier.ready(status: "serving on " + addresses.map { "\($0.host):\($0.port)" }.joined(separator: ", "))

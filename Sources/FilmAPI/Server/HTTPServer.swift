@@ -8,17 +8,19 @@ public final class HTTPServer: @unchecked Sendable {
     private var handler: any HTTPHandler
     private var limits: TransportLimits
     private var bound: [OpaquePointer] = []
+    private let tls: TLSContext?
     /// Requests handed to the handler and not yet answered (loop thread only).
     fileprivate var answering = 0
     /// Once set, every reply closes its connection (loop thread only).
     private var draining = false
 
-    public init(loop: EventLoop, handler: any HTTPHandler, limits: TransportLimits) throws {
+    public init(loop: EventLoop, handler: any HTTPHandler, limits: TransportLimits, tls: TLSContext? = nil) throws {
         guard let http = evhttp_new(loop.base) else { throw ServerError.eventLoop }
         self.loop = loop
         self.http = http
         self.handler = handler
         self.limits = limits
+        self.tls = tls
         let everyMethod = EVHTTP_REQ_GET.rawValue | EVHTTP_REQ_POST.rawValue | EVHTTP_REQ_HEAD.rawValue
             | EVHTTP_REQ_PUT.rawValue | EVHTTP_REQ_DELETE.rawValue | EVHTTP_REQ_OPTIONS.rawValue
             | EVHTTP_REQ_TRACE.rawValue | EVHTTP_REQ_CONNECT.rawValue | EVHTTP_REQ_PATCH.rawValue
@@ -49,7 +51,7 @@ public final class HTTPServer: @unchecked Sendable {
             let rc = filmd_http_guard(http, loop.base, evhttp_bound_socket_get_listener(handle), { request, status, context in
                 guard let request, let context else { return }
                 Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().refuse(request, status: Int(status))
-            }, context, limits.headerTimeoutMilliseconds, limits.maxConnections, nil)
+            }, context, limits.headerTimeoutMilliseconds, limits.maxConnections, tls?.pointer)
             guard rc == 0 else { throw ServerError.listen("too many servers in one process") }
         }
     }
