@@ -229,9 +229,12 @@ def test_live_server_conforms_to_the_document_under_schemathesis(make_server, tm
         "--warnings", "off",
     ]
     started = time.monotonic()
+    # Without CI: with CI=true (as CI runs), hypothesis switches to its CI profile, under which
+    # this schemathesis/hypothesis pair crashes while describing a filter (seen here).
+    environment = {k: v for k, v in os.environ.items() if k != "CI"}
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir,
                           timeout=SCHEMATHESIS_MAX_TIME + 90,
-                          env={**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"})
+                          env={**environment, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"})
     elapsed = time.monotonic() - started
     output = proc.stdout + proc.stderr
     totals = parse_results(output, report_dir / "events.ndjson")
