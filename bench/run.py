@@ -154,9 +154,11 @@ def build_reference(ref_dir: Path) -> Path:
 def build_filmd() -> Path:
     if not shutil.which("swift"):
         raise BenchError("swift not found: install a Swift toolchain or pass --filmd-bin PATH")
-    log("building filmd: swift build -c release --product filmd")
-    subprocess.run(["swift", "build", "-c", "release", "--product", "filmd"], cwd=REPO, check=True)
-    bin_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=REPO, check=True,
+    # As `make release`: the Swift runtime linked in statically (6 MiB less resident memory).
+    log("building filmd: swift build -c release --static-swift-stdlib --product filmd")
+    build = [str(REPO / "scripts" / "swift-build-locked"), "build", "-c", "release", "--static-swift-stdlib"]
+    subprocess.run([*build, "--product", "filmd"], cwd=REPO, check=True)
+    bin_dir = subprocess.run([*build, "--show-bin-path"], cwd=REPO, check=True,
                              capture_output=True, text=True).stdout.strip()
     return Path(bin_dir) / "filmd"
 

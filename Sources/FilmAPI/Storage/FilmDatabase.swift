@@ -17,8 +17,6 @@ final class FilmDatabase {
             connection = try SQLiteConnection(path: path)
             connection.setBusyTimeout(milliseconds: 5000)
             try connection.execute("PRAGMA query_only = 1")
-            // Map the file: reads of cached pages cost no system call.
-            try connection.execute("PRAGMA mmap_size = 268435456")
         } else {
             connection = try SQLiteConnection.database(path: path, durability: durability)
             // Checkpoints run elsewhere (WALCheckpointer), never inside a COMMIT; a WAL that was
