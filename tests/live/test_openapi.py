@@ -228,16 +228,27 @@ def test_live_server_conforms_to_the_document_under_schemathesis(make_server, tm
         "--output-truncate", "false",
         "--warnings", "off",
     ]
-    started = time.monotonic()
     # Without CI: with CI=true (as CI runs), hypothesis switches to its CI profile, under which
     # this schemathesis/hypothesis pair crashes while describing a filter (seen here).
     environment = {k: v for k, v in os.environ.items() if k != "CI"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir,
-                          timeout=SCHEMATHESIS_MAX_TIME + 90,
-                          env={**environment, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"})
-    elapsed = time.monotonic() - started
-    output = proc.stdout + proc.stderr
-    totals = parse_results(output, report_dir / "events.ndjson")
+
+    def run(extra):
+        (report_dir / "events.ndjson").unlink(missing_ok=True)  # one run's events, not two
+        started = time.monotonic()
+        proc = subprocess.run(cmd + extra, capture_output=True, text=True, cwd=workdir,
+                              timeout=SCHEMATHESIS_MAX_TIME + 90,
+                              env={**environment, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"})
+        output = proc.stdout + proc.stderr
+        return proc, output, parse_results(output, report_dir / "events.ndjson"), time.monotonic() - started
+
+    proc, output, totals, elapsed = run([])
+    # The coverage phase sometimes crashes inside hypothesis on this Python (a SystemError from
+    # `ast` while it describes a filter lambda: the tool's error, not a finding). Then, and only
+    # then, the run is repeated without that phase; any real failure still fails the test.
+    if proc.returncode != 0 and totals["failures"] == 0 and "Runtime Error" in output:
+        with capsys.disabled():
+            print("\nschemathesis crashed in its coverage phase (tool error); rerunning examples, fuzzing, stateful")
+        proc, output, totals, elapsed = run(["--phases", "examples,fuzzing,stateful"])
     with capsys.disabled():
         print(f"\nschemathesis: {totals['cases']} test cases ({totals['recorded']} recorded), "
               f"{totals['failures']} unique failures, exit {proc.returncode}, {elapsed:.0f}s")
