@@ -46,6 +46,7 @@ enum RequestReader {
 
     private static func headers(of raw: RawRequest) -> HTTPHeaders {
         var headers = HTTPHeaders()
+        headers.reserveCapacity(12)
         var field = filmd_headers_first(evhttp_request_get_input_headers(raw))
         while let current = field {
             if let key = current.pointee.key, let value = current.pointee.value {
