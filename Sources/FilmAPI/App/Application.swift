@@ -9,17 +9,17 @@ public final class Application: HTTPHandler {
     private let ids = RequestIDs()
     private let requestLog: RequestLog
     private let responseHeaders: ResponseHeadersMiddleware
-    private let trustedProxies: [AddressRange]
+    private let proxies: ClientAddressResolver
     private let metrics: MetricsRegistry
     private let logger: Logger
     /// The rate limiter, keys and auth failure counts (for metrics); nil without the security chain.
     public let security: SecurityChain?
 
     public init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
-                responseHeaders: ResponseHeadersMiddleware, trustedProxies: [AddressRange] = [],
+                responseHeaders: ResponseHeadersMiddleware, proxies: ClientAddressResolver = ClientAddressResolver(trustedProxies: []),
                 metrics: MetricsRegistry, logger: Logger, security: SecurityChain? = nil) {
         self.router = router
-        self.trustedProxies = trustedProxies
+        self.proxies = proxies
         self.security = security
         self.requestLog = requestLog
         self.responseHeaders = responseHeaders
@@ -52,8 +52,8 @@ public final class Application: HTTPHandler {
 
     /// An inbound `X-Request-ID` is kept only from a trusted proxy and only when well-formed.
     private func requestID(for request: Request) -> String {
-        if !trustedProxies.isEmpty, let inbound = request.headers["X-Request-ID"], RequestIDs.isWellFormed(inbound),
-           let peer = IPAddress(request.peer.host), trustedProxies.contains(where: { $0.contains(peer) }) {
+        if proxies.hasTrustedProxies, let inbound = request.headers["X-Request-ID"], RequestIDs.isWellFormed(inbound),
+           let peer = IPAddress(request.peer.host), proxies.isTrusted(peer) {
             return inbound
         }
         return ids.next()

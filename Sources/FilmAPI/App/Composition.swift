@@ -21,7 +21,7 @@ public enum Composition {
             ErrorMiddleware(logger: logger),
         ] + security.middleware
         return Application(router: router, middleware: middleware, requestLog: requestLog,
-                           responseHeaders: responseHeaders, trustedProxies: config.server.trustedProxies.compactMap(AddressRange.init),
+                           responseHeaders: responseHeaders, proxies: security.clientAddresses,
                            metrics: metrics, logger: logger, security: security)
     }
 

@@ -9,15 +9,18 @@ public struct SecurityChain: Sendable {
     public let keys: KeyDirectory
     public let usage: KeyUsage
     public let authFailures = AuthFailureCounts()
+    /// Who the client is behind `server.trusted_proxies` (also asked whether to keep an inbound X-Request-ID).
+    public let clientAddresses: ClientAddressResolver
     public let middleware: [any Middleware]
 
     public init(config: Config, router: Router, keys: KeyDirectory, usage: KeyUsage, clock: SecurityClock, logger: Logger) {
         limiter = RateLimiter(settings: config.rateLimits, routes: Self.limitedRoutes(of: router))
         self.keys = keys
         self.usage = usage
+        clientAddresses = ClientAddressResolver(trustedProxies: config.server.trustedProxies)
         let anonymous = Role(rawValue: config.auth.anonymousRole)  // `none`: nil, no access
         middleware = [
-            ClientAddressMiddleware(resolver: ClientAddressResolver(trustedProxies: config.server.trustedProxies)),
+            ClientAddressMiddleware(resolver: clientAddresses),
             AuthenticationMiddleware(authenticator: Authenticator(directory: keys), anonymousRole: anonymous,
                                      limiter: limiter, usage: usage, failures: authFailures, clock: clock),
             RateLimitMiddleware(limiter: limiter, clock: clock, logger: logger),

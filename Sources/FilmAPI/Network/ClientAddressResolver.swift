@@ -22,7 +22,9 @@ public struct ClientAddressResolver: Sendable {
         return client
     }
 
-    func isTrusted(_ address: IPAddress) -> Bool {
+    public var hasTrustedProxies: Bool { !trusted.isEmpty }
+
+    public func isTrusted(_ address: IPAddress) -> Bool {
         trusted.contains { $0.contains(address) }
     }
 }
