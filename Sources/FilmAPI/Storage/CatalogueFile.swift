@@ -9,7 +9,7 @@ public final class CatalogueFile {
 
     /// Stores every film in one transaction: all or nothing.
     public func importFilms(_ films: [FilmImport.Row]) throws -> Int {
-        try database.transaction { for row in films { _ = try database.add(row.film, likes: row.likes, dislikes: row.dislikes) } }
+        try database.importRows(films)
         return films.count
     }
 

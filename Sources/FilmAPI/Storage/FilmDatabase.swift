@@ -84,6 +84,11 @@ final class FilmDatabase {
         try insertWithVotes.bind(.text(film.name), .text(film.studio), .optional(film.year), .integer(likes), .integer(dislikes)).run()
     }
 
+    /// Stores imported rows in one transaction: all of them, or none (import and seeding).
+    func importRows(_ rows: [FilmImport.Row]) throws {
+        try transaction { for row in rows { try add(row.film, likes: row.likes, dislikes: row.dislikes) } }
+    }
+
     func vote(_ vote: Vote, id: Int64) throws(SQLiteError) -> Film? {
         try one((vote == .like ? like : dislike).bind(.integer(id)))
     }

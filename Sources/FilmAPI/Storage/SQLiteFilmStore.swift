@@ -51,7 +51,7 @@ public actor SQLiteFilmStore: FilmStore {
     /// Loads `films` in one transaction when the catalogue is empty; returns how many.
     public func seed(_ films: [FilmImport.Row]) throws -> Int {
         guard try database.count() == 0 else { return 0 }
-        try database.transaction { for row in films { _ = try database.add(row.film, likes: row.likes, dislikes: row.dislikes) } }
+        try database.importRows(films)
         return films.count
     }
 
