@@ -1,15 +1,22 @@
 internal import CLibEvent
 import Foundation
 
-/// One libevent event loop on its own thread, which is also a Swift executor: a request's task
-/// prefers this executor, so its code runs on the loop thread, where every evhttp call must be
-/// made. Work from other threads is queued under a lock and the loop is woken once per batch.
-public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable {
+/// One libevent event loop on its own thread, which is also a Swift serial executor: a
+/// request's task is isolated to it (through `LoopIsolation`), so its code runs on the loop
+/// thread, where every evhttp call must be made. Work from other threads is queued under a lock
+/// and the loop is woken once per batch.
+public final class EventLoop: SerialExecutor, @unchecked Sendable {
     let base: OpaquePointer
     private var wakeEvent: OpaquePointer?
     private let lock = NSLock()
-    private var queue: [UnownedJob] = []
-    private var running: [UnownedJob] = []
+    private var queue: [Work] = []
+    private var running: [Work] = []
+
+    /// A task's job, or a plain closure from `execute` (no task needed for those).
+    private enum Work {
+        case job(UnownedJob)
+        case closure(@Sendable () -> Void)
+    }
     private var thread: pthread_t?
 
     private static let threadingReady: Bool = {
@@ -50,13 +57,16 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
 
     /// Runs `body` on the loop thread, soon. Any thread.
     public func execute(_ body: @escaping @Sendable () -> Void) {
-        Task(executorPreference: self) { body() }
+        submit(.closure(body))
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
+        submit(.job(UnownedJob(job)))
+    }
+
+    private func submit(_ work: Work) {
         lock.lock()
-        queue.append(job)
+        queue.append(work)
         let wake = queue.count == 1
         lock.unlock()
         if wake { event_active(wakeEvent, EV_READ, 0) }
@@ -66,12 +76,20 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
         precondition(inLoopThread, "not on the event loop thread")
     }
 
+    /// Lets `Task.immediate` isolated to this loop start synchronously on the loop thread.
+    public func isIsolatingCurrentContext() -> Bool? { inLoopThread }
+
     private func runQueuedJobs() {
         lock.lock()
         swap(&queue, &running)
         lock.unlock()
-        for job in running {
-            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        for work in running {
+            switch work {
+            // No task executor here: the tasks have no preference, and a mismatch would make
+            // every `await` of theirs requeue itself.
+            case .job(let job): job.runSynchronously(on: asUnownedSerialExecutor())
+            case .closure(let body): body()
+            }
         }
         running.removeAll(keepingCapacity: true)
     }

@@ -4,6 +4,7 @@ internal import CLibEvent
 /// requests arrive there, their tasks prefer that executor, and replies are sent from it.
 public final class HTTPServer: @unchecked Sendable {
     public let loop: EventLoop
+    private let isolation: LoopIsolation
     private let http: OpaquePointer
     private var handler: any HTTPHandler
     private var limits: TransportLimits
@@ -17,6 +18,7 @@ public final class HTTPServer: @unchecked Sendable {
     public init(loop: EventLoop, handler: any HTTPHandler, limits: TransportLimits, tls: TLSContext? = nil) throws {
         guard let http = evhttp_new(loop.base) else { throw ServerError.eventLoop }
         self.loop = loop
+        isolation = LoopIsolation(loop: loop)
         self.http = http
         self.handler = handler
         self.limits = limits
@@ -94,9 +96,9 @@ public final class HTTPServer: @unchecked Sendable {
             reply.send(handler.refuse(error.status, peer: RequestReader.peer(of: raw)), close: true)
             return
         }
-        Task.immediate(executorPreference: loop) { [handler] in
-            let response = await handler.respond(to: request)
-            reply.send(response, close: false)
+        // libevent calls back on the loop thread, which is the isolation's executor.
+        isolation.assumeIsolated { isolation in
+            isolation.answer(request, with: handler) { _, response in reply.send(response, close: false) }
         }
     }
 
