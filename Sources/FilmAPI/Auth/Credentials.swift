@@ -8,21 +8,34 @@ public enum Credentials: Sendable, Equatable {
     /// Something sent that is not one filmd key: another scheme, a wrong shape, two different keys.
     case malformed
 
+    /// One pass over the fields, on their bytes: every request with a role runs this.
     public init(headers: HTTPHeaders) {
-        var presented: [Substring] = []
-        for value in headers.values("Authorization") {
-            guard let token = Self.bearerToken(value) else {
+        var presented: Substring?
+        for field in headers.fields {
+            let token: Substring
+            if field.name.equalsIgnoringASCIICase("Authorization") {
+                guard let bearer = Self.bearerToken(field.value) else {
+                    self = .malformed
+                    return
+                }
+                token = bearer
+            } else if field.name.equalsIgnoringASCIICase("X-API-Key") {
+                token = Self.trimmed(field.value[...])
+            } else {
+                continue
+            }
+            // Two different keys in one request: neither is taken.
+            if let presented, presented != token {
                 self = .malformed
                 return
             }
-            presented.append(token)
+            presented = token
         }
-        for value in headers.values("X-API-Key") { presented.append(Self.trimmed(value[...])) }
-        guard let first = presented.first else {
+        guard let presented else {
             self = .none
             return
         }
-        guard presented.allSatisfy({ $0 == first }), let token = APIKeyToken(first) else {
+        guard let token = APIKeyToken(presented) else {
             self = .malformed
             return
         }
@@ -32,20 +45,16 @@ public enum Credentials: Sendable, Equatable {
     /// `Bearer <token>`: the scheme in any case, then spaces, then the token.
     private static func bearerToken(_ value: String) -> Substring? {
         let text = trimmed(value[...])
-        guard let space = text.firstIndex(where: { $0 == " " || $0 == "\t" }),
-              text[..<space].equalsIgnoringASCIICase("Bearer") else { return nil }
+        guard let space = text.utf8.firstIndex(where: isBlank),
+              text.utf8[..<space].elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }) else { return nil }
         return trimmed(text[space...])
     }
 
     private static func trimmed(_ text: Substring) -> Substring {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return "" }
+        guard let first = text.utf8.firstIndex(where: { !isBlank($0) }),
+              let last = text.utf8.lastIndex(where: { !isBlank($0) }) else { return "" }
         return text[first...last]
     }
-}
 
-extension Substring {
-    fileprivate func equalsIgnoringASCIICase(_ other: String) -> Bool {
-        String(self).equalsIgnoringASCIICase(other)
-    }
+    private static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
 }

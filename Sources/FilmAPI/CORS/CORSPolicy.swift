@@ -6,21 +6,35 @@ public struct CORSPolicy: Sendable {
     let allowedHeaders: Set<String>
     let allowedHeaderList: String
     let maxAge: Int
+    /// The answer for each exact allowed origin, sent as configured (normalised): browsers send
+    /// them that way, so most requests find theirs here without parsing.
+    private let knownAnswers: [(origin: String, answer: String?)]
 
     public static let exposedHeaders = "Retry-After, RateLimit, RateLimit-Policy, X-Request-ID, WWW-Authenticate, Location"
 
     public init(_ settings: CORSSettings) {
-        rules = settings.allowedOrigins.compactMap(OriginRule.init)
-        allowCredentials = settings.allowCredentials
+        let rules = settings.allowedOrigins.compactMap(OriginRule.init)
+        let allowCredentials = settings.allowCredentials
+        self.rules = rules
+        self.allowCredentials = allowCredentials
         allowedHeaders = Set(settings.allowedHeaders.map { $0.lowercased() })
         allowedHeaderList = settings.allowedHeaders.joined(separator: ", ")
         maxAge = settings.maxAgeSeconds
+        knownAnswers = rules.compactMap { rule in
+            guard case .exact(let origin) = rule else { return nil }
+            return (origin.description, Self.allowOrigin(for: origin.description, rules: rules, allowCredentials: allowCredentials))
+        }
     }
 
     public var isEnabled: Bool { !rules.isEmpty }
 
     /// The `Access-Control-Allow-Origin` value for a request's `Origin`, or nil (not allowed).
     public func allowOrigin(for header: String) -> String? {
+        if let known = knownAnswers.first(where: { $0.origin == header }) { return known.answer }
+        return Self.allowOrigin(for: header, rules: rules, allowCredentials: allowCredentials)
+    }
+
+    private static func allowOrigin(for header: String, rules: [OriginRule], allowCredentials: Bool) -> String? {
         guard let origin = Origin(header), let rule = rules.first(where: { $0.matches(origin) }) else { return nil }
         // "*" is only ever sent without credentials (config validation forbids the mix).
         if case .any = rule, !allowCredentials { return "*" }

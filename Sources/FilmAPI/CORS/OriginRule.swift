@@ -40,34 +40,20 @@ public enum OriginRule: Sendable, Equatable {
 }
 
 /// A serialized origin (RFC 6454): scheme, host, port. `null` and anything with a path,
-/// user info, query or fragment is not one.
+/// user info, query or fragment is not one. Parsed on the UTF-8 bytes: every cross-origin
+/// request carries one.
 public struct Origin: Sendable, Hashable, CustomStringConvertible {
     public let scheme: String
     public let host: String
     public let port: Int
 
     public init?(_ text: String) {
-        guard let separator = text.range(of: "://") else { return nil }
-        let scheme = text[..<separator.lowerBound].lowercased()
-        guard scheme == "http" || scheme == "https" else { return nil }
-        var rest = Substring(text[separator.upperBound...])
-        guard !rest.isEmpty, !rest.contains(where: { "/?#@ \\".contains($0) }) else { return nil }
-        var port = scheme == "https" ? 443 : 80
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return nil }
-            let after = rest[rest.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":"), let given = Int(after.dropFirst()), (1...65535).contains(given) else { return nil }
-                port = given
-            }
-            rest = rest[...close]
-        } else if let colon = rest.lastIndex(of: ":") {
-            guard let given = Int(rest[rest.index(after: colon)...]), (1...65535).contains(given) else { return nil }
-            port = given
-            rest = rest[..<colon]
-        }
-        let host = rest.lowercased()
-        guard !host.isEmpty, host.utf8.allSatisfy({ HTTPToken.isTokenByte($0) || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") || $0 == UInt8(ascii: ":") }) else { return nil }
+        var text = text
+        guard let origin = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = origin
+    }
+
+    private init(scheme: String, host: String, port: Int) {
         self.scheme = scheme
         self.host = host
         self.port = port
@@ -76,5 +62,58 @@ public struct Origin: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         let defaultPort = scheme == "https" ? 443 : 80
         return port == defaultPort ? "\(scheme)://\(host)" : "\(scheme)://\(host):\(port)"
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Origin? {
+        let colon = UInt8(ascii: ":"), slash = UInt8(ascii: "/")
+        guard let schemeEnd = bytes.firstIndex(of: colon), schemeEnd + 3 < bytes.count,
+              bytes[schemeEnd + 1] == slash, bytes[schemeEnd + 2] == slash else { return nil }
+        let scheme: String
+        switch String(decoding: UnsafeBufferPointer(rebasing: bytes[..<schemeEnd]), as: UTF8.self).lowercased() {
+        case "http": scheme = "http"
+        case "https": scheme = "https"
+        default: return nil
+        }
+        var rest = UnsafeBufferPointer(rebasing: bytes[(schemeEnd + 3)...])
+        guard !rest.contains(where: isForbidden) else { return nil }
+        var port = scheme == "https" ? 443 : 80
+        if rest.first == UInt8(ascii: "[") {
+            guard let close = rest.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            let after = UnsafeBufferPointer(rebasing: rest[(close + 1)...])
+            if !after.isEmpty {
+                guard after.first == colon, let given = Self.port(UnsafeBufferPointer(rebasing: after.dropFirst())) else { return nil }
+                port = given
+            }
+            rest = UnsafeBufferPointer(rebasing: rest[...close])
+        } else if let portStart = rest.lastIndex(of: colon) {
+            guard let given = Self.port(UnsafeBufferPointer(rebasing: rest[(portStart + 1)...])) else { return nil }
+            port = given
+            rest = UnsafeBufferPointer(rebasing: rest[..<portStart])
+        }
+        guard !rest.isEmpty, rest.allSatisfy(isHostByte) else { return nil }
+        let host = String(decoding: rest.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+        return Origin(scheme: scheme, host: host, port: port)
+    }
+
+    /// A port: 1 to 5 digits, 1...65535.
+    private static func port(_ digits: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard (1...5).contains(digits.count) else { return nil }
+        var value = 0
+        for byte in digits {
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return (1...65535).contains(value) ? value : nil
+    }
+
+    private static func isForbidden(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "/"), UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "@"), UInt8(ascii: " "), UInt8(ascii: "\\"): true
+        default: false
+        }
+    }
+
+    private static func isHostByte(_ byte: UInt8) -> Bool {
+        HTTPToken.isTokenByte(byte) || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "]") || byte == UInt8(ascii: ":")
     }
 }
