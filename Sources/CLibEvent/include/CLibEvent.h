@@ -52,6 +52,13 @@ void filmd_tls_context_free(void *context);
 /// Removes a server from the guard table (before `evhttp_free`).
 void filmd_http_unguard(struct evhttp *http);
 
+/// Appends `lines` ("Name: value\r\nName: value", no final CRLF, `length` bytes) to
+/// `headers` as one entry, which evhttp writes out as those lines. The caller has checked every
+/// name and value (no CR, LF or NUL inside either) and keeps out the fields evhttp reads back
+/// (Content-Length, Connection, Date, Transfer-Encoding, Content-Type): those go through
+/// evhttp_add_header. Returns 0, or -1 (malformed or out of memory: nothing added).
+int filmd_add_header_lines(struct evkeyvalq *headers, const char *lines, size_t length);
+
 /// The header list iteration helpers: TAILQ macros are not visible to Swift.
 static inline struct evkeyval *filmd_headers_first(struct evkeyvalq *headers) {
     return headers ? headers->tqh_first : NULL;
