@@ -21,9 +21,53 @@ import Testing
     }
 
     @Test(arguments: ["null", "example.com", "https://", "https://a.example.com/path", "https://user@a.example.com",
-                      "ftp://a.example.com", "https://a.example.com:0", "https://a.example.com:99999"])
+                      "ftp://a.example.com", "https://a.example.com:0", "https://a.example.com:99999",
+                      "https://a.example.com:+80", "https://a.example.com:", "https://a.exa mple.com", "https://a.example.com?x",
+                      "https://[::1", "https://[::1]x", "https://[::1]:", "https:/a.example.com", "htt:ps://a.example.com",
+                      "https://a.exämple.com", "https://a.example.com\\x"])
     func notOrigins(text: String) {
         #expect(Origin(text) == nil)
+    }
+
+    @Test func originsAreParsedIntoTheirParts() throws {
+        let v6 = try #require(Origin("HTTP://[::1]:8080"))
+        #expect((v6.scheme, v6.host, v6.port) == ("http", "[::1]", 8080))
+        #expect(try #require(Origin("https://[::1]")).port == 443)
+        let named = try #require(Origin("https://App.Example.COM:0443"))
+        #expect(named.description == "https://app.example.com")
+        #expect(try #require(Origin("http://localhost:3000")).description == "http://localhost:3000")
+    }
+
+    @Test func theFastPathAnswersAsTheParserDoes() {
+        func policy(_ origins: [String], credentials: Bool = false) -> CORSPolicy {
+            var settings = CORSSettings()
+            settings.allowedOrigins = origins
+            settings.allowCredentials = credentials
+            return CORSPolicy(settings)
+        }
+        let exactFirst = policy(["https://app.example.com", "https://*.example.com"])
+        #expect(exactFirst.allowOrigin(for: "https://app.example.com") == "https://app.example.com")
+        #expect(exactFirst.allowOrigin(for: "HTTPS://APP.example.com:443") == "https://app.example.com")
+        #expect(exactFirst.allowOrigin(for: "https://b.example.com") == "https://b.example.com")
+        #expect(exactFirst.allowOrigin(for: "https://evil.com") == nil)
+        // A "*" before the exact rule answers "*" for it too, whichever path finds it.
+        let starFirst = policy(["*", "https://app.example.com"])
+        #expect(starFirst.allowOrigin(for: "https://app.example.com") == "*")
+        #expect(starFirst.allowOrigin(for: "null") == nil)
+        #expect(policy(["*"], credentials: true).allowOrigin(for: "https://x.org") == "https://x.org")
+    }
+}
+
+@Suite struct HeaderLinesTests {
+    @Test func fieldsBecomeLinesAndUnsafeOnesAreDropped() {
+        var lines = HeaderLines()
+        lines.append("X-A", "1")
+        lines.append("X-Bad", "a\r\nSet-Cookie: x=1")
+        lines.append("Bad Name", "v")
+        lines.append("", "v")
+        lines.append("X-Nul", "a\u{0}b")
+        lines.append("X-B", "two words")
+        #expect(String(decoding: lines.bytes, as: UTF8.self) == "X-A: 1\r\nX-B: two words")
     }
 }
 
