@@ -91,4 +91,19 @@ import Testing
         json.endObject()
         #expect(String(decoding: json.bytes, as: UTF8.self) == #"{"a":1,"b":["x",null],"c":null}"#)
     }
+
+    @Test func writesLiteralKeysAndThousandths() {
+        var json = JSONWriter()
+        json.beginObject()
+        json.field(literal: "a.b", "x")
+        json.key(literal: "ms")
+        json.thousandths(1234)
+        json.key(literal: "small")
+        json.thousandths(7)
+        json.key(literal: "whole")
+        json.thousandths(2000)
+        json.field(literal: "none", nil as String?)
+        json.endObject()
+        #expect(String(decoding: json.bytes, as: UTF8.self) == #"{"a.b":"x","ms":1.234,"small":0.007,"whole":2.000,"none":null}"#)
+    }
 }

@@ -35,12 +35,21 @@ public struct HTTPHeaders: Sendable, Sequence {
 }
 
 extension String {
-    /// ASCII case-insensitive equality, without allocating lowercased copies.
+    /// ASCII case-insensitive equality, without allocating lowercased copies. On contiguous
+    /// bytes: a header lookup runs this against every field of a request.
     public func equalsIgnoringASCIICase(_ other: String) -> Bool {
-        let a = self.utf8, b = other.utf8
-        guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { x, y in
-            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A)
+        guard utf8.count == other.utf8.count else { return false }
+        var a = self, b = other
+        return a.withUTF8 { a in
+            b.withUTF8 { b in
+                for index in 0..<a.count {
+                    let x = a[index], y = b[index]
+                    if x == y { continue }
+                    let lower = x | 0x20
+                    guard lower == y | 0x20, lower >= 0x61, lower <= 0x7A else { return false }
+                }
+                return true
+            }
         }
     }
 }

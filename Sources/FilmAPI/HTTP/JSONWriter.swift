@@ -19,6 +19,15 @@ public struct JSONWriter {
         needsComma = false
     }
 
+    /// Writes `"key":` for a key of filmd's own: a literal, so there is nothing to escape.
+    public mutating func key(literal key: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        needsComma = false
+    }
+
     public mutating func string(_ value: String) { separate(); Self.appendString(value, to: &bytes); needsComma = true }
     public mutating func int(_ value: Int64) { separate(); bytes.append(contentsOf: String(value).utf8); needsComma = true }
     public mutating func int(_ value: Int) { int(Int64(value)) }
@@ -29,6 +38,19 @@ public struct JSONWriter {
     }
     public mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8); needsComma = true }
     public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8); needsComma = true }
+    /// A non-negative count of thousandths as a decimal with three places (`1234` → `1.234`),
+    /// without formatting a Double.
+    public mutating func thousandths(_ value: Int) {
+        separate()
+        let value = max(0, value)
+        bytes.append(contentsOf: String(value / 1000).utf8)
+        let fraction = value % 1000
+        bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0") + UInt8(fraction / 100),
+                                  UInt8(ascii: "0") + UInt8(fraction / 10 % 10), UInt8(ascii: "0") + UInt8(fraction % 10)])
+        needsComma = true
+    }
+    /// Writes a value with `write`, which appends already-encoded JSON.
+    public mutating func raw(_ write: (inout [UInt8]) -> Void) { separate(); write(&bytes); needsComma = true }
     /// Inserts already-encoded JSON.
     public mutating func raw(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json); needsComma = true }
 
@@ -37,6 +59,12 @@ public struct JSONWriter {
     public mutating func field(_ name: String, _ value: Int) { key(name); int(value) }
     public mutating func field(_ name: String, _ value: String?) {
         key(name)
+        if let value { string(value) } else { null() }
+    }
+    public mutating func field(literal name: StaticString, _ value: String) { key(literal: name); string(value) }
+    public mutating func field(literal name: StaticString, _ value: Int) { key(literal: name); int(value) }
+    public mutating func field(literal name: StaticString, _ value: String?) {
+        key(literal: name)
         if let value { string(value) } else { null() }
     }
 

@@ -84,6 +84,7 @@ enum LogTimestamp {
         let lock = NSLock()
         var second = -1
         var prefix = ""
+        var prefixBytes: [UInt8] = []
     }
 
     private static let cache = Cache()
@@ -100,6 +101,25 @@ enum LogTimestamp {
             cache.prefix = dateAndTime(spec.tv_sec)
         }
         return cache.prefix + "." + fraction + "Z"
+    }
+
+    /// Appends `"<now>"` (a JSON string) to `bytes`, building no String: every request's log
+    /// line starts with it.
+    static func appendNow(quotedTo bytes: inout [UInt8]) {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        let millis = Int(spec.tv_nsec / 1_000_000)
+        bytes.append(UInt8(ascii: "\""))
+        cache.lock.lock()
+        if cache.second != spec.tv_sec {
+            cache.second = spec.tv_sec
+            cache.prefix = dateAndTime(spec.tv_sec)
+            cache.prefixBytes = Array(cache.prefix.utf8)
+        }
+        bytes.append(contentsOf: cache.prefixBytes)
+        cache.lock.unlock()
+        bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0") + UInt8(millis / 100), UInt8(ascii: "0") + UInt8(millis / 10 % 10),
+                                  UInt8(ascii: "0") + UInt8(millis % 10), UInt8(ascii: "Z"), UInt8(ascii: "\"")])
     }
 
     /// RFC 3339 in UTC: `2025-01-31T12:00:00.123Z`, or without the fraction when it is nil.

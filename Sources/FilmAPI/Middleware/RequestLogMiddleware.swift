@@ -34,26 +34,27 @@ public struct RequestLog: Sendable {
 
     private func recordRequest(request: Request, context: RequestContext, response: Response, event: String?) {
         let elapsed = ContinuousClock.now - context.startedAt
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let microseconds = Int(elapsed.components.seconds) * 1_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000_000)
         var json = JSONWriter(capacity: 512)
         json.beginObject()
-        json.field("ts", LogTimestamp.now())
-        json.field("level", response.status.code >= 500 ? "error" : "info")
-        json.field("msg", "request")
-        json.field("http.request.method", request.method == .other ? "_OTHER" : request.method.rawValue)
-        json.field("url.path", Self.cap(request.path, Self.pathLimit))
-        json.field("http.route", context.route)
-        json.field("http.response.status_code", response.status.code)
-        json.key("duration_ms")
-        json.double((milliseconds * 1000).rounded() / 1000)
-        json.field("http.response.body.size", request.method == .HEAD ? 0 : response.body.count)
-        json.field("client.address", context.clientAddress)
-        json.field("network.peer.address", request.peer.host)
-        json.field("user_agent.original", request.headers["User-Agent"].map { Self.cap($0, Self.userAgentLimit) })
-        json.field("http.request.id", context.requestID)
-        json.field("auth.key_id", context.keyID)
-        json.field("ratelimit.decision", context.rateLimitDecision)
-        if let event { json.field("security.event", event) }
+        json.key(literal: "ts")
+        json.raw { LogTimestamp.appendNow(quotedTo: &$0) }
+        json.field(literal: "level", response.status.code >= 500 ? "error" : "info")
+        json.field(literal: "msg", "request")
+        json.field(literal: "http.request.method", request.method == .other ? "_OTHER" : request.method.rawValue)
+        json.field(literal: "url.path", Self.cap(request.path, Self.pathLimit))
+        json.field(literal: "http.route", context.route)
+        json.field(literal: "http.response.status_code", response.status.code)
+        json.key(literal: "duration_ms")
+        json.thousandths(microseconds)
+        json.field(literal: "http.response.body.size", request.method == .HEAD ? 0 : response.body.count)
+        json.field(literal: "client.address", context.clientAddress)
+        json.field(literal: "network.peer.address", request.peer.host)
+        json.field(literal: "user_agent.original", request.headers["User-Agent"].map { Self.cap($0, Self.userAgentLimit) })
+        json.field(literal: "http.request.id", context.requestID)
+        json.field(literal: "auth.key_id", context.keyID)
+        json.field(literal: "ratelimit.decision", context.rateLimitDecision)
+        if let event { json.field(literal: "security.event", event) }
         json.endObject()
         sink.write(json.bytes)
     }

@@ -8,8 +8,8 @@ enum ReplyWriter {
         var lines = HeaderLines()
         var hasLength = false
         for (name, value) in response.headers {
-            if name.equalsIgnoringASCIICase("Content-Length") { hasLength = true }
             if readByEvhttp(name) {
+                if !hasLength, name.equalsIgnoringASCIICase("Content-Length") { hasLength = true }
                 evhttp_add_header(headers, name, value)  // refuses CR and LF by itself
             } else {
                 lines.append(name, value)
@@ -52,12 +52,17 @@ struct HeaderLines {
     init() { bytes.reserveCapacity(1024) }
 
     mutating func append(_ name: String, _ value: String) {
-        guard !name.isEmpty, name.utf8.allSatisfy(HTTPToken.isTokenByte),
-              !value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else { return }
-        if !bytes.isEmpty { bytes.append(contentsOf: [0x0D, 0x0A]) }
-        bytes.append(contentsOf: name.utf8)
-        bytes.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
-        bytes.append(contentsOf: value.utf8)
+        var name = name, value = value
+        name.withUTF8 { name in
+            value.withUTF8 { value in
+                guard !name.isEmpty, name.allSatisfy(HTTPToken.isTokenByte),
+                      !value.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else { return }
+                if !bytes.isEmpty { bytes.append(contentsOf: [0x0D, 0x0A]) }
+                bytes.append(contentsOf: name)
+                bytes.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
+                bytes.append(contentsOf: value)
+            }
+        }
     }
 
     func add(to headers: UnsafeMutablePointer<evkeyvalq>?) {
