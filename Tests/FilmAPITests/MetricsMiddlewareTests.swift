@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Testing
 @testable import FilmAPI
@@ -77,14 +78,49 @@ import Testing
         #expect(count("GET", "/metrics", 200) == "1")
     }
 
-    @Test func aThrowingLayerIsCountedWithTheStatusTheApplicationAnswers() async throws {
+    @Test func aThrowingEndpointIsCountedWithTheStatusTheChainAnswers() async throws {
         struct Boom: Error {}
-        let chain = [MetricsMiddleware(metrics: metrics)].map { $0 as any Middleware }
-            .folded { _, _ in throw Boom() }
+        let chain = MiddlewareChain([MetricsMiddleware(metrics: metrics)], around: { _, _ in throw Boom() }) { error, context in
+            ErrorResponse.response(for: error, context: context, logger: Logger(label: "test"))
+        }
         let context = RequestContext(requestID: "t", clientAddress: "127.0.0.1")
         context.route = "/films"
-        await #expect(throws: Boom.self) { try await chain(Request(method: .POST, target: "/films"), context) }
+        let response = await chain.respond(to: Request(method: .POST, target: "/films"), context: context)
+        #expect(response.status == .internalServerError)
         #expect(count("POST", "/films", 500) == "1")
         #expect(metrics.activeRequests == 0)
     }
+
+    @Test func aLayerThatAnswersSkipsTheInnerLayersAndIsSeenByTheOuterOnes() async {
+        struct Recorder: Middleware {
+            let name: String
+            let answers: Bool
+            let trace: Trace
+            func enter(_ request: Request, context: RequestContext) -> Response? {
+                trace.add("enter \(name)")
+                return answers ? Response(status: .noContent) : nil
+            }
+            func leave(_ request: Request, context: RequestContext, response: inout Response) {
+                trace.add("leave \(name) \(response.status.code)")
+            }
+        }
+        let trace = Trace()
+        let layers: [any Middleware] = [Recorder(name: "outer", answers: false, trace: trace),
+                                        Recorder(name: "answering", answers: true, trace: trace),
+                                        Recorder(name: "inner", answers: false, trace: trace)]
+        let chain = MiddlewareChain(layers, around: { _, _ in trace.add("endpoint"); return Response(status: .ok) }) { _, _ in
+            Response(status: .internalServerError)
+        }
+        let response = await chain.respond(to: Request(method: .GET, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1"))
+        #expect(response.status == .noContent)
+        #expect(trace.entries == ["enter outer", "enter answering", "leave outer 204"])
+    }
+}
+
+/// What the layers of a test chain did, in order.
+final class Trace: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ entry: String) { lock.withLock { list.append(entry) } }
+    var entries: [String] { lock.withLock { list } }
 }

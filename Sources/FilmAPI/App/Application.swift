@@ -1,11 +1,11 @@
 import Logging
 
-/// The composition of filmd: the router and the middleware chain, folded once at start, and
+/// The composition of filmd: the router and the middleware chain, built once at start, and
 /// the answers to requests the transport refused. Everything here is plain Swift, so tests
 /// drive it in-process without a socket.
 public final class Application: HTTPHandler {
     let router: Router
-    private let chain: Responder
+    private let chain: MiddlewareChain
     private let ids = RequestIDs()
     private let requestLog: RequestLog
     private let responseHeaders: ResponseHeadersMiddleware
@@ -25,18 +25,15 @@ public final class Application: HTTPHandler {
         self.responseHeaders = responseHeaders
         self.metrics = metrics
         self.logger = logger
-        chain = middleware.folded(around: Self.dispatch)
+        chain = MiddlewareChain(middleware, around: Self.dispatch) { error, context in
+            ErrorResponse.response(for: error, context: context, logger: logger)
+        }
     }
 
     public func respond(to request: Request) async -> Response {
         let context = RequestContext(requestID: requestID(for: request), clientAddress: request.peer.host)
         resolve(request, into: context)
-        do {
-            return try await chain(request, context)
-        } catch {
-            // The chain's ErrorMiddleware answers everything; this is the last line.
-            return ErrorMiddleware.response(for: error, context: context, logger: logger)
-        }
+        return await chain.respond(to: request, context: context)
     }
 
     public func refuse(_ status: HTTPStatus, peer: PeerAddress) -> Response {

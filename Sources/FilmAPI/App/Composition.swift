@@ -18,7 +18,6 @@ public enum Composition {
             MetricsMiddleware(metrics: metrics),
             responseHeaders,
             CORSMiddleware(policy: CORSPolicy(config.cors), methods: { [router] in router.methods(forPath: $0) }),
-            ErrorMiddleware(logger: logger),
         ] + security.middleware
         return Application(router: router, middleware: middleware, requestLog: requestLog,
                            responseHeaders: responseHeaders, proxies: security.clientAddresses,

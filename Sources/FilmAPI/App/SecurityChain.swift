@@ -1,6 +1,6 @@
 import Logging
 
-/// The security layers of the chain (after ErrorMiddleware, before the handler) and the state
+/// The security layers of the chain (inside CORS, before the handler) and the state
 /// they share: who the client is, who is calling, whether the client is over its limits, and
 /// whether the caller's role allows the request. The limiter, the key directory and the
 /// failure counts are exposed for metrics.

@@ -11,19 +11,20 @@ public struct CORSMiddleware: Middleware {
         self.methods = methods
     }
 
-    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
-        guard let origin = request.headers["Origin"] else { return try await next(request, context) }
-        if request.method == .OPTIONS, let wanted = request.headers["Access-Control-Request-Method"] {
-            return preflight(request, origin: origin, wanted: wanted, context: context)
-        }
-        var response = try await next(request, context)
+    public func enter(_ request: Request, context: RequestContext) -> Response? {
+        guard request.method == .OPTIONS, let origin = request.headers["Origin"],
+              let wanted = request.headers["Access-Control-Request-Method"] else { return nil }
+        return preflight(request, origin: origin, wanted: wanted, context: context)
+    }
+
+    public func leave(_ request: Request, context: RequestContext, response: inout Response) {
+        guard let origin = request.headers["Origin"] else { return }
         if policy.variesByOrigin { response.headers.add("Vary", "Origin") }
         if let allowed = policy.allowOrigin(for: origin) {
             response.headers.add("Access-Control-Allow-Origin", allowed)
             if policy.allowCredentials { response.headers.add("Access-Control-Allow-Credentials", "true") }
             response.headers.add("Access-Control-Expose-Headers", CORSPolicy.exposedHeaders)
         }
-        return response
     }
 
     private func preflight(_ request: Request, origin: String, wanted: String, context: RequestContext) -> Response {

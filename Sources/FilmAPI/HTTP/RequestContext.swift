@@ -20,6 +20,8 @@ public final class RequestContext: @unchecked Sendable {
     public var authFailure: AuthFailure?
     /// The limiter's verdict: `allowed`, `rejected`, `dry_run_rejected`, `exempt`, `disabled`.
     public var rateLimitDecision: String = "exempt"
+    /// The limits that applied to a request the limiter let through, for its response headers.
+    public var rateLimit: RateLimitResult?
     /// The security event this request amounts to (`auth_failure`, `forbidden`, ...), if any.
     public var securityEvent: String?
 

@@ -25,12 +25,12 @@ public struct AuthenticationMiddleware: Middleware {
         ipv6Prefix = limiter.settings.ipv6PrefixLength
     }
 
-    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
-        guard context.endpoint?.role != nil else { return try await next(request, context) }
+    public func enter(_ request: Request, context: RequestContext) throws -> Response? {
+        guard context.endpoint?.role != nil else { return nil }
         let credentials = Credentials(headers: request.headers)
         guard credentials != .none else {
             context.role = anonymousRole
-            return try await next(request, context)
+            return nil
         }
         let client = context.clientIP.map { ClientKey(address: $0, ipv6Prefix: ipv6Prefix) } ?? .unknown
         let attempt = limiter.authAttempt(client, now: clock.monotonicNanoseconds())
@@ -52,6 +52,6 @@ public struct AuthenticationMiddleware: Middleware {
         case .anonymous:
             context.role = anonymousRole
         }
-        return try await next(request, context)
+        return nil
     }
 }

@@ -8,10 +8,10 @@ public struct AuthorizationMiddleware: Middleware {
         self.failures = failures
     }
 
-    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
-        guard let required = context.endpoint?.requiredRole(for: request) else { return try await next(request, context) }
+    public func enter(_ request: Request, context: RequestContext) throws -> Response? {
+        guard let required = context.endpoint?.requiredRole(for: request) else { return nil }
         if context.authFailure != nil { throw Problem.unauthorized(keySent: true) }
-        if let role = context.role, role >= required { return try await next(request, context) }
+        if let role = context.role, role >= required { return nil }
         if context.keyID == nil {
             context.securityEvent = "auth_failure"
             failures.record(.missing)

@@ -7,12 +7,12 @@ public struct ClientAddressMiddleware: Middleware {
         self.resolver = resolver
     }
 
-    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
+    public func enter(_ request: Request, context: RequestContext) -> Response? {
         if let peer = IPAddress(request.peer.host) {
             let client = resolver.client(of: peer, headers: request.headers)
             context.clientIP = client
             if client != peer { context.clientAddress = client.description }
         }
-        return try await next(request, context)
+        return nil
     }
 }

@@ -6,23 +6,14 @@ public struct MetricsMiddleware: Middleware {
 
     public init(metrics: MetricsRegistry) { self.metrics = metrics }
 
-    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
+    public func enter(_ request: Request, context: RequestContext) -> Response? {
         metrics.requestBegan()
-        do {
-            let response = try await next(request, context)
-            ended(request, context, status: response.status)
-            return response
-        } catch {
-            // Only reached when no ErrorMiddleware below answered; the application's last line
-            // then answers with this status.
-            ended(request, context, status: ErrorMiddleware.status(for: error))
-            throw error
-        }
+        return nil
     }
 
-    private func ended(_ request: Request, _ context: RequestContext, status: HTTPStatus) {
+    public func leave(_ request: Request, context: RequestContext, response: inout Response) {
         let elapsed = ContinuousClock.now - context.startedAt
         let nanoseconds = max(0, elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        metrics.requestEnded(method: request.method, route: context.route, status: status.code, nanoseconds: UInt64(nanoseconds))
+        metrics.requestEnded(method: request.method, route: context.route, status: response.status.code, nanoseconds: UInt64(nanoseconds))
     }
 }

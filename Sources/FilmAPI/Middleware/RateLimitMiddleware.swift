@@ -18,10 +18,10 @@ public struct RateLimitMiddleware: Middleware {
         ipv6Prefix = limiter.settings.ipv6PrefixLength
     }
 
-    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
+    public func enter(_ request: Request, context: RequestContext) throws -> Response? {
         guard context.endpoint?.rateLimited ?? true else {
             context.rateLimitDecision = limiter.exempt().decision.rawValue
-            return try await next(request, context)
+            return nil
         }
         let now = clock.monotonicNanoseconds()
         let result = limiter.check(clientKey(context), method: request.method, route: context.route, now: now)
@@ -35,19 +35,13 @@ public struct RateLimitMiddleware: Middleware {
             context.securityEvent = "rate_limited"
             throw Problem.rateLimited(result)
         }
-        do {
-            var response = try await next(request, context)
-            result.decorate(&response.headers)
-            return response
-        } catch let problem as Problem {
-            var problem = problem
-            result.decorate(&problem.headers)
-            throw problem
-        } catch {
-            var response = ErrorMiddleware.response(for: error, context: context, logger: logger)
-            result.decorate(&response.headers)
-            return response
-        }
+        context.rateLimit = result
+        return nil
+    }
+
+    /// Every answer of a limited route carries the limits, errors from the layers inside included.
+    public func leave(_ request: Request, context: RequestContext, response: inout Response) {
+        context.rateLimit?.decorate(&response.headers)
     }
 
     private func clientKey(_ context: RequestContext) -> ClientKey {

@@ -6,10 +6,8 @@ public struct RequestLogMiddleware: Middleware {
 
     public init(log: RequestLog) { self.log = log }
 
-    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
-        let response = try await next(request, context)
+    public func leave(_ request: Request, context: RequestContext, response: inout Response) {
         log.record(request: request, context: context, response: response)
-        return response
     }
 }
 

@@ -9,10 +9,8 @@ public struct ResponseHeadersMiddleware: Middleware {
 
     public static let contentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
 
-    public func handle(_ request: Request, context: RequestContext, next: Responder) async throws -> Response {
-        var response = try await next(request, context)
+    public func leave(_ request: Request, context: RequestContext, response: inout Response) {
         decorate(&response, requestID: context.requestID, secure: request.isSecure)
-        return response
     }
 
     public func decorate(_ response: inout Response, requestID: String, secure: Bool) {
