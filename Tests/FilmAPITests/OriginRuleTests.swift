@@ -67,7 +67,8 @@ import Testing
         lines.append("", "v")
         lines.append("X-Nul", "a\u{0}b")
         lines.append("X-B", "two words")
-        #expect(String(decoding: lines.bytes, as: UTF8.self) == "X-A: 1\r\nX-B: two words")
+        lines.append("X-Tab", "a\tb")
+        #expect(lines.text == "X-A: 1\r\nX-B: two words\r\nX-Tab: a\tb")
     }
 }
 

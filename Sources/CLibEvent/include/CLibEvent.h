@@ -52,12 +52,31 @@ void filmd_tls_context_free(void *context);
 /// Removes a server from the guard table (before `evhttp_free`).
 void filmd_http_unguard(struct evhttp *http);
 
-/// Appends `lines` ("Name: value\r\nName: value", no final CRLF, `length` bytes) to
-/// `headers` as one entry, which evhttp writes out as those lines. The caller has checked every
-/// name and value (no CR, LF or NUL inside either) and keeps out the fields evhttp reads back
-/// (Content-Length, Connection, Date, Transfer-Encoding, Content-Type): those go through
-/// evhttp_add_header. Returns 0, or -1 (malformed or out of memory: nothing added).
-int filmd_add_header_lines(struct evkeyvalq *headers, const char *lines, size_t length);
+/// Response header fields gathered as pre-formatted lines ("Name: value\r\nName: value") to
+/// go to evhttp as one entry, which evhttp writes out as those lines. Zero-initialise, append,
+/// then `filmd_header_lines_add` (which hands the memory to evhttp) or `filmd_header_lines_free`.
+/// Keep out the fields evhttp reads back (Content-Length, Connection, Date, Content-Type,
+/// Transfer-Encoding): those must be entries of their own (evhttp_add_header).
+struct filmd_header_lines {
+    char *key;
+    char *value;
+    size_t length;
+    size_t capacity;
+    int failed;
+};
+
+/// Appends one field. A name that is not a token or a value with a control character other
+/// than tab (CR, LF, NUL above all) is refused: -1, and the field is left out, as
+/// evhttp_add_header would. 0 when appended.
+int filmd_header_lines_append(struct filmd_header_lines *lines, const char *name, size_t name_length,
+                              const char *value, size_t value_length);
+
+/// Adds the lines to `headers` as one entry (nothing when empty); -1 if memory ran out.
+/// `lines` is empty again afterwards.
+int filmd_header_lines_add(struct filmd_header_lines *lines, struct evkeyvalq *headers);
+
+/// Frees lines that are not going to evhttp.
+void filmd_header_lines_free(struct filmd_header_lines *lines);
 
 /// The header list iteration helpers: TAILQ macros are not visible to Swift.
 static inline struct evkeyval *filmd_headers_first(struct evkeyvalq *headers) {

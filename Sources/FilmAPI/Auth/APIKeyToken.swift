@@ -30,14 +30,20 @@ public struct APIKeyToken: Sendable, Equatable {
 
     /// Parses a key exactly: the prefix, an id and a secret of the right lengths, nothing else.
     public init?(_ text: some StringProtocol) {
-        let bytes = Array(text.utf8)
-        let idStart = Self.prefix.utf8.count, separator = idStart + Self.idLength
-        guard bytes.count == separator + 1 + Self.secretLength, bytes.starts(with: Self.prefix.utf8),
+        // In place when the text is contiguous (a header value is): no copy of the key.
+        guard let token = text.utf8.withContiguousStorageIfAvailable(Self.parse)
+                ?? Array(text.utf8).withUnsafeBufferPointer(Self.parse) else { return nil }
+        self = token
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> APIKeyToken? {
+        let idStart = prefix.utf8.count, separator = idStart + idLength
+        guard bytes.count == separator + 1 + secretLength, bytes.starts(with: prefix.utf8),
               bytes[separator] == UInt8(ascii: "_"),
               bytes[idStart..<separator].allSatisfy(Base62.isDigit),
               bytes[(separator + 1)...].allSatisfy(Base62.isDigit) else { return nil }
-        id = String(decoding: bytes[idStart..<separator], as: UTF8.self)
-        secret = String(decoding: bytes[(separator + 1)...], as: UTF8.self)
+        return APIKeyToken(id: String(decoding: bytes[idStart..<separator], as: UTF8.self),
+                           secret: String(decoding: bytes[(separator + 1)...], as: UTF8.self))
     }
 
     /// Whether `id` has the shape of a key id (for `filmd keys revoke ID`).

@@ -86,6 +86,11 @@ public struct JSONWriter {
             let count = utf8.count
             while index < count {
                 let byte = utf8[index]
+                // Printable ASCII but `"` and `\`: nearly every byte of a log line.
+                if byte >= 0x20, byte < 0x7F, byte != 0x22, byte != 0x5C {
+                    index += 1
+                    continue
+                }
                 var escapeLength = 0  // bytes of input the escape replaces
                 var scalar: UInt32 = 0
                 if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F {

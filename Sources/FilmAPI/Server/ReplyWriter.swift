@@ -43,32 +43,39 @@ enum ReplyWriter {
     }
 }
 
-/// Header fields formatted as the lines of a response head, to go to evhttp as one entry.
-/// A field whose name is not a token or whose value holds CR, LF or NUL is dropped, as
-/// evhttp_add_header would (filmd never builds one; this keeps it impossible).
-struct HeaderLines {
-    private(set) var bytes: [UInt8] = []
+/// Header fields formatted as the lines of a response head, to go to evhttp as one entry
+/// (see `filmd_header_lines`). A field whose name is not a token or whose value holds a
+/// control character (CR, LF, NUL above all) is left out, as evhttp_add_header would.
+struct HeaderLines: ~Copyable {
+    private var lines = filmd_header_lines()
 
-    init() { bytes.reserveCapacity(1024) }
+    init() {}
+
+    deinit {
+        var lines = lines
+        filmd_header_lines_free(&lines)
+    }
 
     mutating func append(_ name: String, _ value: String) {
         var name = name, value = value
         name.withUTF8 { name in
             value.withUTF8 { value in
-                guard !name.isEmpty, name.allSatisfy(HTTPToken.isTokenByte),
-                      !value.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else { return }
-                if !bytes.isEmpty { bytes.append(contentsOf: [0x0D, 0x0A]) }
-                bytes.append(contentsOf: name)
-                bytes.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
-                bytes.append(contentsOf: value)
+                name.withMemoryRebound(to: CChar.self) { name in
+                    value.withMemoryRebound(to: CChar.self) { value in
+                        _ = filmd_header_lines_append(&lines, name.baseAddress, name.count, value.baseAddress, value.count)
+                    }
+                }
             }
         }
     }
 
-    func add(to headers: UnsafeMutablePointer<evkeyvalq>?) {
-        guard !bytes.isEmpty else { return }
-        bytes.withUnsafeBufferPointer { lines in
-            lines.withMemoryRebound(to: CChar.self) { _ = filmd_add_header_lines(headers, $0.baseAddress, $0.count) }
-        }
+    /// The lines so far (for tests).
+    var text: String {
+        guard let key = lines.key, let value = lines.value else { return "" }
+        return String(cString: key) + ": " + String(cString: value)
+    }
+
+    consuming func add(to headers: UnsafeMutablePointer<evkeyvalq>?) {
+        _ = filmd_header_lines_add(&lines, headers)
     }
 }
