@@ -25,6 +25,20 @@ import Testing
         #expect(try reader().randomFilm() == nil)
     }
 
+    @Test func newDatabasesUseSmallPagesAndOldOnesKeepTheirs() async throws {
+        _ = try store()
+        #expect(try SQLiteConnection(path: path).scalar("PRAGMA page_size") == 1024)
+        // A database made with 4 KiB pages (before filmd chose 1 KiB) opens and works as it is.
+        let old = path + "-old.db"
+        let setup = try SQLiteConnection(path: old)
+        try setup.execute("PRAGMA page_size = 4096")
+        try setup.execute("PRAGMA journal_mode = WAL")
+        let store = try SQLiteFilmStore(path: old, durability: .normal)
+        _ = try await store.add(FilmInput(name: "A", studio: "S", year: nil))
+        #expect(try SQLiteConnection(path: old).scalar("PRAGMA page_size") == 4096)
+        #expect(try await store.vote(.like, film: 1)?.likes == 1)
+    }
+
     @Test func idsAreNeverReused() async throws {
         let store = try store()
         let first = try await store.add(FilmInput(name: "A", studio: "S", year: nil))

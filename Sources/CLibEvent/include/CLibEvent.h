@@ -78,6 +78,11 @@ int filmd_header_lines_add(struct filmd_header_lines *lines, struct evkeyvalq *h
 /// Frees lines that are not going to evhttp.
 void filmd_header_lines_free(struct filmd_header_lines *lines);
 
+/// Lets up to `bytes` of freed memory stay mapped at the top of each malloc heap. glibc hands
+/// it back with madvise from 128 KiB on, and a store thread that crossed that with every
+/// group commit paid a TLB flush on every core each time.
+void filmd_keep_freed_memory(size_t bytes);
+
 /// The header list iteration helpers: TAILQ macros are not visible to Swift.
 static inline struct evkeyval *filmd_headers_first(struct evkeyvalq *headers) {
     return headers ? headers->tqh_first : NULL;

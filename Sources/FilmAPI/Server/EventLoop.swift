@@ -9,14 +9,8 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
     let base: OpaquePointer
     private var wakeEvent: OpaquePointer?
     private let lock = NSLock()
-    private var queue: [Work] = []
-    private var running: [Work] = []
-
-    /// A task's job, or a plain closure from `execute` (no task needed for those).
-    private enum Work {
-        case job(UnownedJob)
-        case closure(@Sendable () -> Void)
-    }
+    private var queue: [ExecutorWork] = []
+    private var running: [ExecutorWork] = []
     private var thread: pthread_t?
 
     private static let threadingReady: Bool = {
@@ -64,7 +58,7 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
         submit(.job(UnownedJob(job)))
     }
 
-    private func submit(_ work: Work) {
+    private func submit(_ work: ExecutorWork) {
         lock.lock()
         queue.append(work)
         let wake = queue.count == 1
@@ -83,14 +77,9 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
         lock.lock()
         swap(&queue, &running)
         lock.unlock()
-        for work in running {
-            switch work {
-            // No task executor here: the tasks have no preference, and a mismatch would make
-            // every `await` of theirs requeue itself.
-            case .job(let job): job.runSynchronously(on: asUnownedSerialExecutor())
-            case .closure(let body): body()
-            }
-        }
+        // As a serial executor only, not a task executor: the tasks have no preference, and a
+        // mismatch would make every `await` of theirs requeue itself.
+        for work in running { work.run(on: asUnownedSerialExecutor()) }
         running.removeAll(keepingCapacity: true)
     }
 }

@@ -136,13 +136,13 @@ final class FilmDatabase {
         }
     }
 
-    /// Between write batches: once the WAL is past `pages` (the checkpointer has copied it by
+    /// Between write batches: once the WAL is past `limitBytes` (the checkpointer has copied it by
     /// then), wait for the readers to leave it so that the next write starts it from the top.
     /// Under steady writes a reader is nearly always inside the WAL, and SQLite alone never
     /// finds the moment: the WAL, and every reader's search of it, would grow without end.
-    func restartWALIfLarge(path: String, pages: Int = 4096) {
+    func restartWALIfLarge(path: String, limitBytes: Int = 16 << 20) {
         var info = stat()
-        guard stat(path + "-wal", &info) == 0, Int(info.st_size) > pages * 4096 else { return }
+        guard stat(path + "-wal", &info) == 0, Int(info.st_size) > limitBytes else { return }
         do {
             _ = try connection.checkpoint(.restart)
         } catch {

@@ -32,19 +32,19 @@ public actor SQLiteFilmStore: FilmStore {
         }
     }
 
-    public func add(_ film: FilmInput) async throws -> Film {
+    public nonisolated(nonsending) func add(_ film: FilmInput) async throws -> Film {
         try await write { try $0.add(film) }
     }
 
-    public func vote(_ vote: Vote, film id: Int64) async throws -> Film? {
+    public nonisolated(nonsending) func vote(_ vote: Vote, film id: Int64) async throws -> Film? {
         try await write { try $0.vote(vote, id: id) }
     }
 
-    public func update(id: Int64, with patch: FilmPatch) async throws -> Film? {
+    public nonisolated(nonsending) func update(id: Int64, with patch: FilmPatch) async throws -> Film? {
         try await write { try $0.update(id: id, with: patch) }
     }
 
-    public func delete(id: Int64) async throws -> Bool {
+    public nonisolated(nonsending) func delete(id: Int64) async throws -> Bool {
         try await write { try $0.delete(id: id) }
     }
 
@@ -55,16 +55,23 @@ public actor SQLiteFilmStore: FilmStore {
         return films.count
     }
 
-    /// Queues one single-statement write for the next batch and waits for its commit.
-    private func write<T: Sendable>(_ operation: @escaping (FilmDatabase) throws -> T) async throws -> T {
+    /// Queues one single-statement write for the next batch and waits for its commit. The
+    /// wait stays on the caller's executor (its event loop): the commit wakes the request's task
+    /// there directly. Waiting inside the actor woke it on the global pool first, then the store
+    /// thread, then the loop.
+    private nonisolated(nonsending) func write<T: Sendable>(_ operation: @escaping @Sendable (FilmDatabase) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            batch.append(PendingWrite(operation, continuation))
-            if !flushScheduled {
-                flushScheduled = true
-                // Runs after every job already queued on this actor: those writes are the batch.
-                Task { self.flush() }
-            }
+            let pending = PendingWrite(operation, continuation)
+            executor.execute { self.assumeIsolated { $0.join(pending) } }
         }
+    }
+
+    private func join(_ write: PendingWrite) {
+        batch.append(write)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        // Runs after everything already queued on the store's thread: those writes are the batch.
+        executor.execute { self.assumeIsolated { $0.flush() } }
     }
 
     private func flush() {
@@ -86,12 +93,12 @@ public actor SQLiteFilmStore: FilmStore {
 
 /// One write waiting for its batch: the statement runs inside the batch's transaction, the
 /// caller hears of its result only after the COMMIT.
-private struct PendingWrite {
+private struct PendingWrite: @unchecked Sendable {  // handed to the store's thread once
     let run: (FilmDatabase) -> Void
     let acknowledge: () -> Void
     let fail: (any Error) -> Void
 
-    init<T: Sendable>(_ operation: @escaping (FilmDatabase) throws -> T, _ continuation: CheckedContinuation<T, any Error>) {
+    init<T: Sendable>(_ operation: @escaping @Sendable (FilmDatabase) throws -> T, _ continuation: CheckedContinuation<T, any Error>) {
         let outcome = Outcome<T>()
         run = { database in outcome.result = Result { try operation(database) } }
         acknowledge = { continuation.resume(with: outcome.result ?? .failure(StorageUnavailable(underlying: CancellationError()))) }

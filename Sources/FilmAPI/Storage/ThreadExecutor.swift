@@ -4,8 +4,9 @@ import Foundation
 /// never block an event loop, and so that no other task can borrow the thread.
 final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
     private let condition = NSCondition()
-    private var queue: [UnownedJob] = []
-    private var running: [UnownedJob] = []
+    private var queue: [ExecutorWork] = []
+    private var running: [ExecutorWork] = []
+    private var thread: pthread_t?
 
     init(name: String) {
         let thread = Thread { [unowned self] in self.run() }
@@ -14,21 +15,43 @@ final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
+        submit(.job(UnownedJob(job)))
+    }
+
+    /// Runs `body` on the executor's thread after the work queued before it. Any thread.
+    func execute(_ body: @escaping @Sendable () -> Void) {
+        submit(.closure(body))
+    }
+
+    func isIsolatingCurrentContext() -> Bool? {
         condition.lock()
-        queue.append(job)
+        defer { condition.unlock() }
+        guard let thread else { return false }
+        return pthread_equal(thread, pthread_self()) != 0
+    }
+
+    func checkIsolated() {
+        precondition(isIsolatingCurrentContext() == true, "not on the executor's thread")
+    }
+
+    private func submit(_ work: ExecutorWork) {
+        condition.lock()
+        queue.append(work)
         if queue.count == 1 { condition.signal() }
         condition.unlock()
     }
 
-    /// Runs jobs in arrival order, taking the whole queue per wake-up.
+    /// Runs work in arrival order, taking the whole queue per wake-up.
     private func run() {
+        condition.lock()
+        thread = pthread_self()
+        condition.unlock()
         while true {
             condition.lock()
             while queue.isEmpty { condition.wait() }
             swap(&queue, &running)
             condition.unlock()
-            for job in running { job.runSynchronously(on: asUnownedSerialExecutor()) }
+            for work in running { work.run(on: asUnownedSerialExecutor()) }
             running.removeAll(keepingCapacity: true)
         }
     }
