@@ -194,3 +194,19 @@ def test_sighup_reopens_the_log_file(make_server, tmp_path):
     for path in (log, rotated):
         for line in path.read_text().splitlines():
             json.loads(line)
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def test_pages_only_start_up_touched_are_released_once_serving(server):
+    # The binary's and libraries' pages that only start-up used go back to the kernel once
+    # filmd serves: the resident set is then well under its start-up peak, and it still serves.
+    pid = server.process.pid
+    peak, resident = _status_kib(pid, "VmHWM"), _status_kib(pid, "VmRSS")
+    assert resident < peak - 2048, (resident, peak)
+    assert server.request("GET", "/readyz").status == 200

@@ -83,6 +83,12 @@ void filmd_header_lines_free(struct filmd_header_lines *lines);
 /// group commit paid a TLB flush on every core each time.
 void filmd_keep_freed_memory(size_t bytes);
 
+/// Asks the kernel to drop this process's resident pages of read-only file mappings (its
+/// binary and libraries): once serving, most of what start-up touched (argument parsing,
+/// configuration decoding, migrations, runtime set-up) is never used again. Pages still in
+/// use come back on first touch. Returns the bytes of mappings advised, or -1.
+long filmd_release_startup_pages(void);
+
 /// The header list iteration helpers: TAILQ macros are not visible to Swift.
 static inline struct evkeyval *filmd_headers_first(struct evkeyvalq *headers) {
     return headers ? headers->tqh_first : NULL;
