@@ -49,4 +49,25 @@ import Testing
         let hops = Array(repeating: "10.0.0.9", count: 40).joined(separator: ", ")
         #expect(client(peer: "127.0.0.1", [("X-Forwarded-For", "203.0.113.9, " + hops)]) == "10.0.0.9")
     }
+
+    @Test func addressesParsePrintAndMask() throws {
+        #expect(IPAddress("192.0.2.1")?.description == "192.0.2.1")
+        #expect(IPAddress("192.0.2.1")?.isIPv4 == true)
+        #expect(IPAddress("::ffff:1.2.3.4")?.description == "1.2.3.4")
+        #expect(IPAddress("[2001:DB8::1]")?.description == "2001:db8::1")
+        #expect(IPAddress("2001:db8::1")?.isIPv4 == false)
+        #expect(IPAddress("256.0.0.1") == nil && IPAddress("example.com") == nil && IPAddress("") == nil)
+        func address(_ text: String) throws -> IPAddress { try #require(IPAddress(text)) }
+        let v4 = try #require(AddressRange("10.0.0.0/8"))
+        #expect(try v4.contains(address("10.255.1.2")))
+        #expect(try !v4.contains(address("11.0.0.1")))
+        let v6 = try #require(AddressRange("2001:db8::/32"))
+        #expect(try v6.contains(address("2001:db8:ffff::1")))
+        #expect(try !v6.contains(address("2001:db9::1")))
+        let odd = try #require(AddressRange("2001:db8:8000::/33"))
+        #expect(try odd.contains(address("2001:db8:ffff::1")))
+        #expect(try !odd.contains(address("2001:db8:7fff::1")))
+        #expect(try #require(IPAddress("2001:db8:1:2:3:4:5:6")).masked(to: 64).description == "2001:db8:1:2::")
+        #expect(try #require(IPAddress("2001:db8:1:2:3:4:5:6")).masked(to: 80).description == "2001:db8:1:2:3::")
+    }
 }

@@ -22,7 +22,7 @@ public struct Authenticator: Sendable {
         case .malformed: return .failed(.malformed)
         case .token(let token):
             let key = directory.key(id: token.id)
-            let matches = SecretDigest(secret: token.secret).matches(key?.digest ?? Self.decoy)
+            let matches = (key?.digest ?? Self.decoy).matches(secret: token.secret)
             guard let key, matches else { return .failed(.unknown) }
             if let failure = key.unusable(at: now) { return .failed(failure) }
             return .key(key)

@@ -7,7 +7,7 @@ public struct SecretDigest: Sendable {
     public let bytes: [UInt8]
 
     public init(secret: String) {
-        bytes = Array(SHA256.hash(data: Array(secret.utf8)))
+        bytes = Self.hash(secret).withUnsafeBytes { Array($0) }
     }
 
     /// A stored digest; nil unless it is 32 bytes.
@@ -19,8 +19,26 @@ public struct SecretDigest: Sendable {
     /// Compares in constant time: every byte is looked at whatever the first difference, so
     /// the time taken says nothing about how much of a guess was right.
     public func matches(_ other: SecretDigest) -> Bool {
+        bytes.withUnsafeBytes { Self.equalInConstantTime($0, other.bytes) }
+    }
+
+    /// Whether `secret` hashes to this digest, in constant time (a request's presented key:
+    /// hashed without copying it into an array or the digest out of swift-crypto's).
+    public func matches(secret: String) -> Bool {
+        Self.hash(secret).withUnsafeBytes { Self.equalInConstantTime($0, bytes) }
+    }
+
+    private static func hash(_ secret: String) -> SHA256.Digest {
+        var hasher = SHA256()
+        var secret = secret
+        secret.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        return hasher.finalize()
+    }
+
+    private static func equalInConstantTime(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
+        guard a.count == byteCount, b.count == byteCount else { return false }
         var difference: UInt8 = 0
-        for index in 0..<Self.byteCount { difference |= bytes[index] ^ other.bytes[index] }
+        for index in 0..<byteCount { difference |= a[index] ^ b[index] }
         return difference == 0
     }
 }

@@ -2,43 +2,50 @@
 import Glibc
 #endif
 
-/// An IPv4 or IPv6 address as 16 bytes (IPv4 as `::ffff:a.b.c.d`), so that ranges and prefixes
-/// work the same for both.
+/// An IPv4 or IPv6 address as 128 bits (IPv4 as `::ffff:a.b.c.d`), so that ranges and prefixes
+/// work the same for both. Two words, no heap: every request parses its peer's address.
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
-    public let bytes: [UInt8]
+    /// The first and last 64 bits, in network order (the first byte is the top byte of `high`).
+    public let high: UInt64
+    public let low: UInt64
 
-    public var isIPv4: Bool { bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF }
+    public var isIPv4: Bool { high == 0 && low >> 32 == 0xFFFF }
 
     public init?(_ text: some StringProtocol) {
         var text = String(text)
         if text.hasPrefix("["), text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
-            let raw = withUnsafeBytes(of: v4) { Array($0) }
-            bytes = [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] + raw
+            high = 0
+            low = 0xFFFF << 32 | UInt64(UInt32(bigEndian: v4.s_addr))
             return
         }
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
-        bytes = withUnsafeBytes(of: v6) { Array($0) }
+        (high, low) = withUnsafeBytes(of: v6) { raw in
+            (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        }
     }
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
 
     /// The address with every bit after the first `prefix` bits cleared.
     public func masked(to prefix: Int) -> IPAddress {
-        var out = bytes
-        for index in 0..<16 {
-            let keep = max(0, min(8, prefix - index * 8))
-            out[index] &= keep == 8 ? 0xFF : UInt8(truncatingIfNeeded: 0xFF << (8 - keep))
-        }
-        return IPAddress(bytes: out)
+        func mask(_ bits: Int) -> UInt64 { bits <= 0 ? 0 : bits >= 64 ? .max : ~(UInt64.max >> UInt64(bits)) }
+        return IPAddress(high: high & mask(prefix), low: low & mask(prefix - 64))
     }
 
     public var description: String {
-        if isIPv4 { return bytes[12...].map(String.init).joined(separator: ".") }
+        if isIPv4 { return (0..<4).map { String(low >> (24 - 8 * $0) & 0xFF) }.joined(separator: ".") }
         var address = in6_addr()
-        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: bytes) }
+        withUnsafeMutableBytes(of: &address) { raw in
+            raw.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
+        }
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count))
         return String(cString: buffer)

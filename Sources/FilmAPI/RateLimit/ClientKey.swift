@@ -12,7 +12,7 @@ public struct ClientKey: Hashable, Sendable {
     /// IPv4 addresses whole; IPv6 addresses cut to their first `ipv6Prefix` bits.
     public init(address: IPAddress, ipv6Prefix: Int) {
         let keyed = address.isIPv4 ? address : address.masked(to: ipv6Prefix)
-        self.init(bytes: keyed.bytes)
+        self.init(high: keyed.high, low: keyed.low)
     }
 
     /// An API key id, as `ff` followed by the id's bytes: ff00::/8 is multicast, never the
