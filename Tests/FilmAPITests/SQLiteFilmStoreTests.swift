@@ -39,6 +39,16 @@ import Testing
         #expect(try await store.vote(.like, film: 1)?.likes == 1)
     }
 
+    @Test func theCheckpointerCopiesTheWALIntoTheDatabaseFile() async throws {
+        let store = try store()
+        for index in 0..<50 { _ = try await store.add(FilmInput(name: "F\(index)", studio: "S", year: nil)) }
+        try await Task.sleep(for: .milliseconds(500))  // the checkpointer runs every 100 ms
+        // The database file alone, without its WAL: only what a checkpoint copied is in it.
+        let copy = path + "-file-only.db"
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        #expect(try SQLiteConnection(path: copy).scalar("SELECT count(*) FROM films") == 50)
+    }
+
     @Test func idsAreNeverReused() async throws {
         let store = try store()
         let first = try await store.add(FilmInput(name: "A", studio: "S", year: nil))

@@ -136,20 +136,6 @@ final class FilmDatabase {
         }
     }
 
-    /// Between write batches: once the WAL is past `limitBytes` (the checkpointer has copied it by
-    /// then), wait for the readers to leave it so that the next write starts it from the top.
-    /// Under steady writes a reader is nearly always inside the WAL, and SQLite alone never
-    /// finds the moment: the WAL, and every reader's search of it, would grow without end.
-    func restartWALIfLarge(path: String, limitBytes: Int = 16 << 20) {
-        var info = stat()
-        guard stat(path + "-wal", &info) == 0, Int(info.st_size) > limitBytes else { return }
-        do {
-            _ = try connection.checkpoint(.restart)
-        } catch {
-            return  // busy: tried again after a later batch
-        }
-    }
-
     /// Runs `body` in one write transaction: all of it is committed, or none.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try connection.transaction(body)

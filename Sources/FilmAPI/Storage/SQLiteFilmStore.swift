@@ -7,18 +7,16 @@
 public actor SQLiteFilmStore: FilmStore {
     private let executor: ThreadExecutor
     private let database: FilmDatabase
+    private let checkpointer: WALCheckpointer
     private var batch: [PendingWrite] = []
     private var flushScheduled = false
-    private var flushes = 0
-    private let path: String
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     public init(path: String, durability: Durability) throws {
-        self.path = path
         executor = ThreadExecutor(name: "filmd-store")
         database = try FilmDatabase(path: path, durability: durability)
-        try WALCheckpointer.start(path: path)
+        checkpointer = try WALCheckpointer(path: path)
     }
 
     public func count() throws -> Int { try database.count() }
@@ -86,8 +84,7 @@ public actor SQLiteFilmStore: FilmStore {
             return
         }
         writes.forEach { $0.acknowledge() }
-        flushes += 1
-        if flushes % 16 == 0 { database.restartWALIfLarge(path: path) }
+        checkpointer.restartIfDue(database.connection)
     }
 }
 
