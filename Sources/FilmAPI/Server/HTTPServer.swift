@@ -1,7 +1,8 @@
 internal import CLibEvent
 
 /// One evhttp server on one event loop. Every evhttp call happens on that loop's thread:
-/// requests arrive there, their tasks prefer that executor, and replies are sent from it.
+/// requests arrive there, their tasks are isolated to it (`LoopIsolation`), and replies are
+/// sent from it.
 public final class HTTPServer: @unchecked Sendable {
     public let loop: EventLoop
     private let isolation: LoopIsolation

@@ -15,7 +15,7 @@ final class FilmDatabase {
     init(path: String, durability: Durability, readOnly: Bool = false) throws(SQLiteError) {
         if readOnly {
             connection = try SQLiteConnection(path: path)
-            connection.setBusyTimeout(milliseconds: 5000)
+            connection.setBusyTimeout(milliseconds: SQLiteConnection.busyTimeoutMilliseconds)
             try connection.execute("PRAGMA query_only = 1")
         } else {
             connection = try SQLiteConnection.database(path: path, durability: durability)

@@ -44,11 +44,12 @@ final class WALCheckpointer: Sendable {
     /// Called by the store between batches, on its own connection.
     func restartIfDue(_ connection: SQLiteConnection) {
         guard restartWanted.load(ordering: .acquiring) else { return }
-        do {
-            _ = try connection.checkpoint(.restart)
-            restartWanted.store(false, ordering: .releasing)
-        } catch {
-            return  // a reader in the way: after the next batch
-        }
+        // Each request is tried once: the checkpointer copies on and asks again 100 ms later.
+        // Waiting out a long reader (a `filmd export` of the same file) would hold up every
+        // write, so the store gives up after 2 ms.
+        defer { restartWanted.store(false, ordering: .releasing) }
+        connection.setBusyTimeout(milliseconds: 2)
+        defer { connection.setBusyTimeout(milliseconds: SQLiteConnection.busyTimeoutMilliseconds) }
+        _ = try? connection.checkpoint(.restart)
     }
 }

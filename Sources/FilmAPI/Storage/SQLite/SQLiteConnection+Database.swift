@@ -3,7 +3,7 @@ extension SQLiteConnection {
     /// command-line tools and the server can share it, and the schema migrated.
     static func database(path: String, durability: Durability) throws(SQLiteError) -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path)
-        connection.setBusyTimeout(milliseconds: 5000)
+        connection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
         // Takes effect only when the file is new (before WAL, which fixes it). A like rewrites
         // three pages (the row, the likes and score indexes) and every written page goes to the
         // WAL whole: 1 KiB pages instead of 4 KiB made likes ~35 % faster, reads no slower.

@@ -65,6 +65,10 @@ final class SQLiteConnection {
 
     func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
+    /// How long a connection waits for a lock another one holds (the CLI commands and the
+    /// server share the file).
+    static let busyTimeoutMilliseconds: Int32 = 5000
+
     /// Copies the whole database to `path` with the online backup API: a consistent snapshot
     /// while others keep writing.
     func backup(to path: String) throws(SQLiteError) {
