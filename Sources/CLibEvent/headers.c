@@ -74,16 +74,21 @@ int filmd_header_lines_append(struct filmd_header_lines *lines, const char *name
 }
 
 int filmd_header_lines_add(struct filmd_header_lines *lines, struct evkeyvalq *headers) {
-    struct evkeyval *header = NULL;
-    if (lines->key != NULL && !lines->failed && headers != NULL && (header = calloc(1, sizeof *header)) != NULL) {
-        header->key = lines->key;
-        header->value = lines->value;
-        TAILQ_INSERT_TAIL(headers, header, next);
-        memset(lines, 0, sizeof *lines);
-        return 0;
+    if (lines->key == NULL || lines->failed || headers == NULL) {
+        int failed = lines->failed;
+        filmd_header_lines_free(lines);
+        return failed ? -1 : 0;
     }
-    filmd_header_lines_free(lines);
-    return lines->failed ? -1 : 0;
+    struct evkeyval *header = calloc(1, sizeof *header);
+    if (header == NULL) {
+        filmd_header_lines_free(lines);
+        return -1;
+    }
+    header->key = lines->key;
+    header->value = lines->value;
+    TAILQ_INSERT_TAIL(headers, header, next);
+    memset(lines, 0, sizeof *lines);
+    return 0;
 }
 
 void filmd_header_lines_free(struct filmd_header_lines *lines) {

@@ -1,4 +1,3 @@
-internal import CLibEvent
 import Foundation
 import Logging
 
@@ -26,8 +25,7 @@ public final class Daemon {
 
     /// Runs the server on the calling thread; returns the process exit code.
     public func run() throws -> Int32 {
-        // 13 % of the store thread under likes went to glibc returning freed heap (madvise).
-        filmd_keep_freed_memory(16 << 20)
+        ProcessMemory.keepFreedHeap()
         let store = try SQLiteFilmStore(path: config.database.path, durability: config.database.durability)
         try Seeding.seedIfEmpty(store, from: config.database.seedCSV, logger: logger)
         let services = Services(store: store, lifecycle: lifecycle, sink: sink, level: level, logger: logger)
@@ -73,8 +71,7 @@ public final class Daemon {
         }
         notifier.ready(status: "serving on " + addresses.map { "\($0.host):\($0.port)" }.joined(separator: ", "))
         for (index, worker) in workers.enumerated().dropFirst() { worker.start(name: "filmd-loop-\(index)") }
-        // Start-up code is done with: ~10 MB of the binary's pages were only ever touched by it.
-        _ = filmd_release_startup_pages()
+        ProcessMemory.releaseStartupPages()
         main.run()
         workers.dropFirst().forEach { $0.join() }
         keep.forEach { $0.cancel() }
