@@ -83,43 +83,40 @@ enum LogTimestamp {
     private final class Cache: @unchecked Sendable {
         let lock = NSLock()
         var second = -1
-        var prefix = ""
-        var prefixBytes: [UInt8] = []
+        var dateAndTime: [UInt8] = []
     }
 
     private static let cache = Cache()
 
     static func now() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let millis = Int(spec.tv_nsec / 1_000_000)
-        let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        cache.lock.lock()
-        defer { cache.lock.unlock() }
-        if cache.second != spec.tv_sec {
-            cache.second = spec.tv_sec
-            cache.prefix = dateAndTime(spec.tv_sec)
-        }
-        return cache.prefix + "." + fraction + "Z"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        append(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Appends `"<now>"` (a JSON string) to `bytes`, building no String: every request's log
     /// line starts with it.
     static func appendNow(quotedTo bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        append(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// The one place that reads the clock and the per-second cache.
+    private static func append(to bytes: inout [UInt8]) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         let millis = Int(spec.tv_nsec / 1_000_000)
-        bytes.append(UInt8(ascii: "\""))
         cache.lock.lock()
         if cache.second != spec.tv_sec {
             cache.second = spec.tv_sec
-            cache.prefix = dateAndTime(spec.tv_sec)
-            cache.prefixBytes = Array(cache.prefix.utf8)
+            cache.dateAndTime = Array(dateAndTime(spec.tv_sec).utf8)
         }
-        bytes.append(contentsOf: cache.prefixBytes)
+        bytes.append(contentsOf: cache.dateAndTime)
         cache.lock.unlock()
         bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0") + UInt8(millis / 100), UInt8(ascii: "0") + UInt8(millis / 10 % 10),
-                                  UInt8(ascii: "0") + UInt8(millis % 10), UInt8(ascii: "Z"), UInt8(ascii: "\"")])
+                                  UInt8(ascii: "0") + UInt8(millis % 10), UInt8(ascii: "Z")])
     }
 
     /// RFC 3339 in UTC: `2025-01-31T12:00:00.123Z`, or without the fraction when it is nil.
