@@ -1,11 +1,13 @@
 // Response headers handed to evhttp as pre-formatted lines: evhttp_add_header costs three
 // allocations per field (entry, key, value) and evhttp writes each entry with one
-// printf("%s: %s\r\n"), so many fields in one entry cost two allocations and one printf.
+// printf("%s: %s\r\n"), so the fields go as two entries: Date (whose value carries every
+// other field's line) and Content-Length, the two evhttp looks for and would otherwise add.
 // The byte checks are here too: a tight C loop over every name and value of every reply.
 #include "CLibEvent.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 // RFC 9110 tchar, as a table: a name costs one load per byte.
 static const unsigned char token_bytes[256] = {
@@ -37,7 +39,46 @@ static int is_clean_value(const char *value, size_t length) {
     return !bad;
 }
 
+// The Date field's value, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 IMF-fixdate): formatted
+// once a second per thread, where evhttp would call gmtime and snprintf for every reply.
+enum { date_length = 29 };
+static __thread time_t date_second = (time_t)-1;
+static __thread char date_text[date_length + 1];
+
+static const char *http_date(void) {
+    time_t now = time(NULL);
+    if (now != date_second) {
+        static const char days[] = "SunMonTueWedThuFriSat";
+        static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+        struct tm parts;
+        gmtime_r(&now, &parts);
+        char *out = date_text;
+        memcpy(out, days + 3 * parts.tm_wday, 3);
+        out[3] = ',';
+        out[4] = ' ';
+        out[5] = (char)('0' + parts.tm_mday / 10);
+        out[6] = (char)('0' + parts.tm_mday % 10);
+        out[7] = ' ';
+        memcpy(out + 8, months + 3 * parts.tm_mon, 3);
+        out[11] = ' ';
+        int year = parts.tm_year + 1900;
+        for (int i = 15; i >= 12; i--, year /= 10) out[i] = (char)('0' + year % 10);
+        out[16] = ' ';
+        int clock[3] = {parts.tm_hour, parts.tm_min, parts.tm_sec};
+        for (int i = 0; i < 3; i++) {
+            out[17 + 3 * i] = (char)('0' + clock[i] / 10);
+            out[18 + 3 * i] = (char)('0' + clock[i] % 10);
+            out[19 + 3 * i] = i < 2 ? ':' : ' ';
+        }
+        memcpy(out + 26, "GMT", 4);
+        date_second = now;
+    }
+    return date_text;
+}
+
+// The value starts with room for the date, filled in when the lines go to evhttp.
 static int reserve(struct filmd_header_lines *lines, size_t more) {
+    if (lines->capacity == 0) lines->length = date_length;
     if (lines->length + more + 1 <= lines->capacity) return 0;
     size_t capacity = lines->capacity ? lines->capacity : 512;
     while (capacity < lines->length + more + 1) capacity *= 2;
@@ -51,48 +92,77 @@ static int reserve(struct filmd_header_lines *lines, size_t more) {
 int filmd_header_lines_append(struct filmd_header_lines *lines, const char *name, size_t name_length,
                               const char *value, size_t value_length) {
     if (lines->failed || !is_clean_name(name, name_length) || !is_clean_value(value, value_length)) return -1;
-    if (lines->key == NULL) {
-        // The first field's name is the entry's key; its value starts the entry's value.
-        if (reserve(lines, value_length) != 0 || (lines->key = strndup(name, name_length)) == NULL) {
-            lines->failed = 1;
-            return -1;
-        }
-    } else {
-        if (reserve(lines, 2 + name_length + 2 + value_length) != 0) {
-            lines->failed = 1;
-            return -1;
-        }
-        memcpy(lines->value + lines->length, "\r\n", 2);
-        memcpy(lines->value + lines->length + 2, name, name_length);
-        memcpy(lines->value + lines->length + 2 + name_length, ": ", 2);
-        lines->length += 2 + name_length + 2;
+    if (reserve(lines, 2 + name_length + 2 + value_length) != 0) {
+        lines->failed = 1;
+        return -1;
     }
-    memcpy(lines->value + lines->length, value, value_length);
-    lines->length += value_length;
+    char *end = lines->value + lines->length;
+    memcpy(end, "\r\n", 2);
+    memcpy(end + 2, name, name_length);
+    memcpy(end + 2 + name_length, ": ", 2);
+    memcpy(end + 2 + name_length + 2, value, value_length);
+    lines->length += 2 + name_length + 2 + value_length;
     lines->value[lines->length] = '\0';
     return 0;
 }
 
-int filmd_header_lines_add(struct filmd_header_lines *lines, struct evkeyvalq *headers) {
-    if (lines->key == NULL || lines->failed || headers == NULL) {
-        int failed = lines->failed;
-        filmd_header_lines_free(lines);
-        return failed ? -1 : 0;
-    }
+const char *filmd_header_lines_text(const struct filmd_header_lines *lines) {
+    return lines->capacity == 0 ? "" : lines->value + date_length + 2;
+}
+
+static struct evkeyval *entry(const char *key, char *value) {
     struct evkeyval *header = calloc(1, sizeof *header);
-    if (header == NULL) {
+    if (header == NULL) return NULL;
+    if ((header->key = strdup(key)) == NULL) {
+        free(header);
+        return NULL;
+    }
+    header->value = value;
+    return header;
+}
+
+static char *decimal(long number) {
+    char digits[24];
+    size_t length = 0;
+    do digits[sizeof digits - ++length] = (char)('0' + number % 10);
+    while ((number /= 10) > 0);
+    char *text = malloc(length + 1);
+    if (text == NULL) return NULL;
+    memcpy(text, digits + sizeof digits - length, length);
+    text[length] = '\0';
+    return text;
+}
+
+int filmd_header_lines_add(struct filmd_header_lines *lines, struct evkeyvalq *headers, long content_length) {
+    if (lines->failed || headers == NULL || reserve(lines, 0) != 0) {
         filmd_header_lines_free(lines);
         return -1;
     }
-    header->key = lines->key;
-    header->value = lines->value;
-    TAILQ_INSERT_TAIL(headers, header, next);
-    memset(lines, 0, sizeof *lines);
+    memcpy(lines->value, http_date(), date_length);
+    lines->value[lines->length] = '\0';
+    struct evkeyval *date = entry("Date", lines->value);
+    if (date == NULL) {
+        filmd_header_lines_free(lines);
+        return -1;
+    }
+    memset(lines, 0, sizeof *lines);  // the value is the entry's now
+    struct evkeyval *length = NULL;
+    if (content_length >= 0) {
+        char *digits = decimal(content_length);
+        if (digits == NULL || (length = entry("Content-Length", digits)) == NULL) {
+            free(digits);
+            free(date->key);
+            free(date->value);
+            free(date);
+            return -1;
+        }
+    }
+    TAILQ_INSERT_TAIL(headers, date, next);
+    if (length != NULL) TAILQ_INSERT_TAIL(headers, length, next);
     return 0;
 }
 
 void filmd_header_lines_free(struct filmd_header_lines *lines) {
-    free(lines->key);
     free(lines->value);
     int failed = lines->failed;
     memset(lines, 0, sizeof *lines);

@@ -157,6 +157,35 @@ def test_untrusted_inbound_request_id_is_not_kept(tserver):
     assert problem["request_id"] != "client-chosen-id"
 
 
+# -- the head the transport writes --------------------------------------------------------------
+
+@pytest.mark.parametrize("request_line, status, has_length", [
+    ("GET / HTTP/1.1", 200, True),
+    ("GET /nope HTTP/1.1", 404, True),
+    ("OPTIONS /add_film HTTP/1.1", 204, False),
+    ("HEAD / HTTP/1.1", 200, True),
+])
+def test_reply_has_one_current_date_and_one_true_length(tserver, request_line, status, has_length):
+    from email.utils import format_datetime, parsedate_to_datetime
+    import datetime
+    data = raw_exchange(tserver, f"{request_line}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode(),
+                        expect_body=not request_line.startswith("HEAD"))
+    got, headers, body = parse_raw_response(data)
+    assert got == status, data[:300]
+    dates = [v for k, v in headers if k.lower() == "date"]
+    assert len(dates) == 1, headers
+    sent = parsedate_to_datetime(dates[0])
+    assert format_datetime(sent, usegmt=True) == dates[0], "not the RFC 9110 IMF-fixdate form"
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - sent).total_seconds()) < 5
+    lengths = [v for k, v in headers if k.lower() == "content-length"]
+    if has_length:
+        assert len(lengths) == 1, headers
+        if not request_line.startswith("HEAD"):
+            assert int(lengths[0]) == len(body) > 0
+    else:
+        assert lengths == [], headers
+
+
 # -- HEAD parity -------------------------------------------------------------------------------
 
 IGNORED = {"date", "x-request-id", "ratelimit", "ratelimit-policy", "content-length", "keep-alive"}

@@ -52,13 +52,13 @@ void filmd_tls_context_free(void *context);
 /// Removes a server from the guard table (before `evhttp_free`).
 void filmd_http_unguard(struct evhttp *http);
 
-/// Response header fields gathered as pre-formatted lines ("Name: value\r\nName: value") to
-/// go to evhttp as one entry, which evhttp writes out as those lines. Zero-initialise, append,
-/// then `filmd_header_lines_add` (which hands the memory to evhttp) or `filmd_header_lines_free`.
-/// Keep out the fields evhttp reads back (Content-Length, Connection, Date, Content-Type,
-/// Transfer-Encoding): those must be entries of their own (evhttp_add_header).
+/// Response header fields gathered as pre-formatted lines ("\r\nName: value\r\nName: value")
+/// to go to evhttp as the value of its Date entry, which evhttp writes out as those lines.
+/// Zero-initialise, append, then `filmd_header_lines_add` (which hands the memory to evhttp)
+/// or `filmd_header_lines_free`. Keep out the fields evhttp reads back (Connection,
+/// Transfer-Encoding, Proxy-Connection): those must be entries of their own; Date and
+/// Content-Length are written by `filmd_header_lines_add`.
 struct filmd_header_lines {
-    char *key;
     char *value;
     size_t length;
     size_t capacity;
@@ -71,9 +71,14 @@ struct filmd_header_lines {
 int filmd_header_lines_append(struct filmd_header_lines *lines, const char *name, size_t name_length,
                               const char *value, size_t value_length);
 
-/// Adds the lines to `headers` as one entry (nothing when empty); -1 if memory ran out.
+/// The fields appended so far, as lines ("Name: value\r\nName: value"), for tests.
+const char *filmd_header_lines_text(const struct filmd_header_lines *lines);
+
+/// Adds to `headers` an entry `Date` (this second, RFC 9110 form) whose value carries the
+/// lines after it, and, unless `content_length` is negative, an entry `Content-Length`: the two
+/// fields evhttp would otherwise format and add itself. -1 if memory ran out (nothing added).
 /// `lines` is empty again afterwards.
-int filmd_header_lines_add(struct filmd_header_lines *lines, struct evkeyvalq *headers);
+int filmd_header_lines_add(struct filmd_header_lines *lines, struct evkeyvalq *headers, long content_length);
 
 /// Frees lines that are not going to evhttp.
 void filmd_header_lines_free(struct filmd_header_lines *lines);

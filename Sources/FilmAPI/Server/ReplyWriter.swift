@@ -6,20 +6,18 @@ enum ReplyWriter {
     static func write(_ response: Response, to raw: RawRequest, close: Bool) {
         let headers = evhttp_request_get_output_headers(raw)
         var lines = HeaderLines()
-        var hasLength = false
+        var length: Int? = nil
         for (name, value) in response.headers {
-            if readByEvhttp(name) {
-                if !hasLength, name.equalsIgnoringASCIICase("Content-Length") { hasLength = true }
-                evhttp_add_header(headers, name, value)  // refuses CR and LF by itself
-            } else {
-                lines.append(name, value)
+            switch transportField(name) {
+            case .contentLength: length = length ?? Int(value)
+            case .date: continue  // the transport's own, this second's
+            case .readByEvhttp: evhttp_add_header(headers, name, value)  // refuses CR and LF by itself
+            case nil: lines.append(name, value)
             }
         }
-        lines.add(to: headers)
         let status = response.status.code
-        if !hasLength, status != 204, status != 304, status >= 200 {
-            String(response.body.count).withCString { _ = evhttp_add_header(headers, "Content-Length", $0) }
-        }
+        let bodyless = status == 204 || status == 304 || status < 200
+        lines.add(to: headers, contentLength: bodyless ? nil : length ?? response.body.count)
         if close { evhttp_add_header(headers, "Connection", "close") }
         if evhttp_request_get_command(raw) != EVHTTP_REQ_HEAD, !response.body.isEmpty,
            let output = evhttp_request_get_output_buffer(raw) {
@@ -28,23 +26,25 @@ enum ReplyWriter {
         evhttp_send_reply(raw, Int32(status), response.status.reasonPhrase, nil)
     }
 
-    /// Fields evhttp looks up in the output headers while it writes the reply: each must be
-    /// an entry of its own.
-    private static func readByEvhttp(_ name: String) -> Bool {
+    private enum TransportField { case contentLength, date, readByEvhttp }
+
+    /// Fields the transport writes itself (Date, Content-Length: a handler's length is kept,
+    /// for HEAD) and those evhttp looks up in the output headers while it writes the reply,
+    /// which must each be an entry of their own.
+    private static func transportField(_ name: String) -> TransportField? {
         switch name.utf8.count {
-        case 4: name.equalsIgnoringASCIICase("Date")
-        case 10: name.equalsIgnoringASCIICase("Connection")
-        case 12: name.equalsIgnoringASCIICase("Content-Type")
-        case 14: name.equalsIgnoringASCIICase("Content-Length")
-        case 16: name.equalsIgnoringASCIICase("Proxy-Connection")
-        case 17: name.equalsIgnoringASCIICase("Transfer-Encoding")
-        default: false
+        case 4: name.equalsIgnoringASCIICase("Date") ? .date : nil
+        case 10: name.equalsIgnoringASCIICase("Connection") ? .readByEvhttp : nil
+        case 14: name.equalsIgnoringASCIICase("Content-Length") ? .contentLength : nil
+        case 16: name.equalsIgnoringASCIICase("Proxy-Connection") ? .readByEvhttp : nil
+        case 17: name.equalsIgnoringASCIICase("Transfer-Encoding") ? .readByEvhttp : nil
+        default: nil
         }
     }
 }
 
-/// Header fields formatted as the lines of a response head, to go to evhttp as one entry
-/// (see `filmd_header_lines`). A field whose name is not a token or whose value holds a
+/// Header fields formatted as the lines of a response head, to go to evhttp as the value of
+/// its Date entry (see `filmd_header_lines`). A field whose name is not a token or whose value holds a
 /// control character (CR, LF, NUL above all) is left out, as evhttp_add_header would.
 struct HeaderLines: ~Copyable {
     private var lines = filmd_header_lines()
@@ -70,12 +70,10 @@ struct HeaderLines: ~Copyable {
     }
 
     /// The lines so far (for tests).
-    var text: String {
-        guard let key = lines.key, let value = lines.value else { return "" }
-        return String(cString: key) + ": " + String(cString: value)
-    }
+    var text: String { withUnsafePointer(to: lines) { String(cString: filmd_header_lines_text($0)) } }
 
-    consuming func add(to headers: UnsafeMutablePointer<evkeyvalq>?) {
-        _ = filmd_header_lines_add(&lines, headers)
+    /// Hands the lines to evhttp with this second's Date and, when given, the Content-Length.
+    consuming func add(to headers: UnsafeMutablePointer<evkeyvalq>?, contentLength: Int?) {
+        _ = filmd_header_lines_add(&lines, headers, contentLength ?? -1)
     }
 }
