@@ -5,6 +5,7 @@ import Testing
     let router: Router = {
         var router = Router()
         let ok: Responder = { _, _ in Response(status: .ok) }
+        router.add(.GET, "/", Endpoint(role: nil, handler: ok))
         router.add(.GET, "/films", Endpoint(role: .reader, handler: ok))
         router.add(.POST, "/films", Endpoint(role: .editor, handler: ok))
         router.add(.GET, "/films/random", Endpoint(role: .reader, handler: ok))
@@ -40,7 +41,12 @@ import Testing
         #expect(allow == [.GET, .HEAD, .DELETE, .OPTIONS])
     }
 
-    @Test(arguments: ["/nope", "/films/", "/films/1/2/3", "", "/films//x"])
+    @Test func rootIsTheOneEmptySegment() {
+        guard case .found(let template, _, _) = router.match(.GET, path: "/") else { Issue.record("no match"); return }
+        #expect(template == "/")
+    }
+
+    @Test(arguments: ["/nope", "/films/", "/films/1/2/3", "", "/films//x", "//", "films", "films/random", "/films/random/"])
     func unknownPathsAreNotFound(path: String) {
         if case .notFound = router.match(.GET, path: path) { return }
         if path == "/films/" {
@@ -52,6 +58,6 @@ import Testing
 
     @Test func tableListsEveryMethodOnce() {
         let table = router.table.map { "\($0.method.rawValue) \($0.template)" }
-        #expect(table == ["GET /films", "POST /films", "GET /films/random", "DELETE /films/{id}", "GET /films/{id}"])
+        #expect(table == ["GET /", "GET /films", "POST /films", "GET /films/random", "DELETE /films/{id}", "GET /films/{id}"])
     }
 }

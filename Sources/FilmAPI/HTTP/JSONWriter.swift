@@ -24,12 +24,13 @@ public struct JSONWriter {
         separate()
         bytes.append(UInt8(ascii: "\""))
         key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
     public mutating func string(_ value: String) { separate(); Self.appendString(value, to: &bytes); needsComma = true }
-    public mutating func int(_ value: Int64) { separate(); bytes.append(contentsOf: String(value).utf8); needsComma = true }
+    public mutating func int(_ value: Int64) { separate(); ASCIIText.appendDecimal(value, to: &bytes); needsComma = true }
     public mutating func int(_ value: Int) { int(Int64(value)) }
     public mutating func double(_ value: Double) {
         separate()
@@ -43,10 +44,12 @@ public struct JSONWriter {
     public mutating func thousandths(_ value: Int) {
         separate()
         let value = max(0, value)
-        bytes.append(contentsOf: String(value / 1000).utf8)
+        ASCIIText.appendDecimal(Int64(value / 1000), to: &bytes)
         let fraction = value % 1000
-        bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0") + UInt8(fraction / 100),
-                                  UInt8(ascii: "0") + UInt8(fraction / 10 % 10), UInt8(ascii: "0") + UInt8(fraction % 10)])
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
         needsComma = true
     }
     /// Writes a value with `write`, which appends already-encoded JSON.

@@ -3,17 +3,21 @@ import Synchronization
 /// Request ids: a random per-process prefix and a counter, `[A-Za-z0-9._-]` only. Unique per
 /// process start without a syscall per request; not secret, not meant to be.
 public final class RequestIDs: Sendable {
+    /// The random part and the dash.
     private let prefix: String
     private let counter = Atomic<UInt64>(0)
 
     public init() {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        prefix = String((0..<10).map { _ in alphabet.randomElement()! })
+        prefix = String((0..<10).map { _ in alphabet.randomElement()! }) + "-"
     }
 
     public func next() -> String {
         let value = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        return prefix + "-" + String(value, radix: 36)
+        return ASCIIText.string(capacity: prefix.utf8.count + 13) { id in
+            id.append(prefix)
+            id.append(value, radix: 36)
+        }
     }
 
     /// Whether an inbound `X-Request-ID` may be kept (from a trusted proxy only).

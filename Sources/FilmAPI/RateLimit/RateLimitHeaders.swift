@@ -3,7 +3,16 @@
 /// `RateLimit: "second";r=0;t=1` (the one closest to exhaustion), plus `Retry-After` on 429.
 extension RateLimitResult {
     public var statusHeader: String? {
-        closest.map { "\"\($0.policy.name)\";r=\($0.remaining);t=\($0.reset)" }
+        guard let closest else { return nil }
+        let name = closest.policy.name
+        return ASCIIText.string(capacity: name.utf8.count + 48) { text in
+            text.append(UInt8(ascii: "\""))
+            text.append(name)
+            text.append("\";r=")
+            text.appendDecimal(closest.remaining)
+            text.append(";t=")
+            text.appendDecimal(closest.reset)
+        }
     }
 
     /// Adds the headers a limited response carries; nothing for exempt or disabled requests.

@@ -1,0 +1,58 @@
+/// Short ASCII texts (header values, log fields) written straight into their bytes: String
+/// interpolation and `String(Int)` build the same text piece by piece, at several times the
+/// cost, on every request.
+enum ASCIIText {
+    /// The bytes of `value` in `radix` (2...36, lowercase letters), most significant first.
+    @inline(__always)
+    static func digits(_ value: UInt64, radix: UInt64 = 10, _ byte: (UInt8) -> Void) {
+        var rest = value
+        var divisor: UInt64 = 1
+        while rest / divisor >= radix { divisor *= radix }
+        while divisor > 0 {
+            let digit = UInt8(truncatingIfNeeded: rest / divisor)
+            byte(digit < 10 ? UInt8(ascii: "0") &+ digit : UInt8(ascii: "a") &+ (digit &- 10))
+            rest %= divisor
+            divisor /= radix
+        }
+    }
+
+    /// Appends `value` in decimal.
+    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        digits(value.magnitude) { bytes.append($0) }
+    }
+
+    /// A String of at most `capacity` ASCII bytes from `write`, written in place: one
+    /// allocation, none for up to 15 bytes. Bytes beyond `capacity` are left out.
+    static func string(capacity: Int, _ write: (inout Writer) -> Void) -> String {
+        String(unsafeUninitializedCapacity: capacity) { buffer in
+            var writer = Writer(buffer: buffer)
+            write(&writer)
+            return writer.count
+        }
+    }
+
+    struct Writer: ~Copyable {
+        fileprivate let buffer: UnsafeMutableBufferPointer<UInt8>
+        fileprivate(set) var count = 0
+
+        mutating func append(_ byte: UInt8) {
+            guard count < buffer.count else { return }
+            buffer[count] = byte
+            count += 1
+        }
+
+        mutating func append(_ text: String) {
+            for byte in text.utf8 { append(byte) }
+        }
+
+        mutating func appendDecimal(_ value: Int) {
+            if value < 0 { append(UInt8(ascii: "-")) }
+            ASCIIText.digits(UInt64(value.magnitude)) { append($0) }
+        }
+
+        mutating func append(_ value: UInt64, radix: UInt64) {
+            ASCIIText.digits(value, radix: radix) { append($0) }
+        }
+    }
+}
