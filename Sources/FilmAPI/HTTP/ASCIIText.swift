@@ -43,7 +43,13 @@ enum ASCIIText {
         }
 
         mutating func append(_ text: String) {
-            for byte in text.utf8 { append(byte) }
+            let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
+                let room = min(bytes.count, buffer.count - count)
+                _ = UnsafeMutableBufferPointer(rebasing: buffer[count..<(count + room)])
+                    .initialize(fromContentsOf: UnsafeBufferPointer(rebasing: bytes[..<room]))
+                count += room
+            }
+            if copied == nil { for byte in text.utf8 { append(byte) } }
         }
 
         mutating func appendDecimal(_ value: Int) {

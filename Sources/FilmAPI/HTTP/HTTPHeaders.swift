@@ -6,7 +6,12 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// The first value of `name`, or nil.
     public subscript(name: String) -> String? {
-        for field in fields where field.name.equalsIgnoringASCIICase(name) { return field.value }
+        // By index, lengths first: copying each field out of the array (two retains and
+        // releases) cost more than comparing its name.
+        let length = name.utf8.count
+        for index in fields.indices where fields[index].name.utf8.count == length {
+            if fields[index].name.equalsIgnoringASCIICase(name) { return fields[index].value }
+        }
         return nil
     }
 
@@ -39,17 +44,22 @@ extension String {
     /// bytes: a header lookup runs this against every field of a request.
     public func equalsIgnoringASCIICase(_ other: String) -> Bool {
         guard utf8.count == other.utf8.count else { return false }
-        var a = self, b = other
-        return a.withUTF8 { a in
-            b.withUTF8 { b in
-                for index in 0..<a.count {
-                    let x = a[index], y = b[index]
-                    if x == y { continue }
-                    let lower = x | 0x20
-                    guard lower == y | 0x20, lower >= 0x61, lower <= 0x7A else { return false }
-                }
-                return true
-            }
+        let onBytes = utf8.withContiguousStorageIfAvailable { a in
+            other.utf8.withContiguousStorageIfAvailable { b in Self.equalIgnoringASCIICase(a, b) }
         }
+        if let onBytes, let equal = onBytes { return equal }
+        return utf8.elementsEqual(other.utf8) { Self.equalIgnoringASCIICase($0, $1) }
+    }
+
+    private static func equalIgnoringASCIICase(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        for index in 0..<a.count where !equalIgnoringASCIICase(a[index], b[index]) { return false }
+        return true
+    }
+
+    @inline(__always)
+    private static func equalIgnoringASCIICase(_ x: UInt8, _ y: UInt8) -> Bool {
+        if x == y { return true }
+        let lower = x | 0x20
+        return lower == y | 0x20 && lower >= 0x61 && lower <= 0x7A
     }
 }

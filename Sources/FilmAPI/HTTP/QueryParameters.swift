@@ -2,17 +2,25 @@
 public struct QueryParameters: Sendable {
     public let pairs: [(name: String, value: String)]
 
+    /// Splits on the UTF-8 bytes (`&` and `=` are ASCII): splitting on Characters cost more
+    /// than the rest of a vote's request.
     public init(_ query: String) {
-        guard !query.isEmpty else {
-            pairs = []
-            return
-        }
-        pairs = query.split(separator: "&", omittingEmptySubsequences: true).map { item in
-            if let eq = item.firstIndex(of: "=") {
-                return (Self.decode(item[..<eq]), Self.decode(item[item.index(after: eq)...]))
+        var pairs: [(name: String, value: String)] = []
+        let utf8 = query.utf8
+        var start = utf8.startIndex
+        while start != utf8.endIndex {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "&")) ?? utf8.endIndex
+            if start != end {  // empty items (`a=1&&b=2`) are skipped
+                let item = query[start..<end]
+                if let eq = item.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                    pairs.append((Self.decode(item[..<eq]), Self.decode(item[item.utf8.index(after: eq)...])))
+                } else {
+                    pairs.append((Self.decode(item), ""))
+                }
             }
-            return (Self.decode(item), "")
+            start = end == utf8.endIndex ? end : utf8.index(after: end)
         }
+        self.pairs = pairs
     }
 
     /// Every value given for `name`, in order.

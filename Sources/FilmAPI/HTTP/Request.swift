@@ -17,9 +17,9 @@ public struct Request: Sendable {
                 peer: PeerAddress = PeerAddress(host: "127.0.0.1", port: 0), isSecure: Bool = false) {
         self.method = method
         self.target = target
-        if let mark = target.firstIndex(of: "?") {
+        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = String(target[..<mark])
-            query = QueryParameters(String(target[target.index(after: mark)...]))
+            query = QueryParameters(String(target[target.utf8.index(after: mark)...]))
         } else {
             path = target
             query = QueryParameters("")
