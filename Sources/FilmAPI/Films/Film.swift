@@ -19,13 +19,13 @@ public struct Film: Sendable, Equatable {
     /// `{"id":…,"name":…,"studio":…,"year":…,"likes":…,"dislikes":…}`
     public func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.field("id", id)
-        json.field("name", name)
-        json.field("studio", studio)
-        json.key("year")
+        json.field(literal: "id", id)
+        json.field(literal: "name", name)
+        json.field(literal: "studio", studio)
+        json.key(literal: "year")
         if let year { json.int(year) } else { json.null() }
-        json.field("likes", likes)
-        json.field("dislikes", dislikes)
+        json.field(literal: "likes", likes)
+        json.field(literal: "dislikes", dislikes)
         json.endObject()
     }
 

@@ -22,13 +22,15 @@ enum ASCIIText {
         digits(value.magnitude) { bytes.append($0) }
     }
 
-    /// A String of at most `capacity` ASCII bytes from `write`, written in place: one
-    /// allocation, none for up to 15 bytes. Bytes beyond `capacity` are left out.
+    /// A String of at most `capacity` ASCII bytes from `write`: one allocation, none for up to
+    /// 15 bytes. Bytes beyond `capacity` are left out.
     static func string(capacity: Int, _ write: (inout Writer) -> Void) -> String {
-        String(unsafeUninitializedCapacity: capacity) { buffer in
+        // On the stack, then one copy: String(unsafeUninitializedCapacity:) allocates for any
+        // capacity over 15 and validates the bytes the slow way.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
             var writer = Writer(buffer: buffer)
             write(&writer)
-            return writer.count
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<writer.count]), as: UTF8.self)
         }
     }
 

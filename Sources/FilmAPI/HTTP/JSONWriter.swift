@@ -66,6 +66,7 @@ public struct JSONWriter {
     }
     public mutating func field(literal name: StaticString, _ value: String) { key(literal: name); string(value) }
     public mutating func field(literal name: StaticString, _ value: Int) { key(literal: name); int(value) }
+    public mutating func field(literal name: StaticString, _ value: Int64) { key(literal: name); int(value) }
     public mutating func field(literal name: StaticString, _ value: String?) {
         key(literal: name)
         if let value { string(value) } else { null() }

@@ -16,7 +16,10 @@ public struct Response: Sendable {
 
     /// A JSON response from already-encoded bytes.
     public static func json(_ body: [UInt8], status: HTTPStatus = .ok) -> Response {
-        Response(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
+        // Added to the reserved list: a one-field literal would be an array of its own.
+        var response = Response(status: status, body: body)
+        response.headers.add("Content-Type", "application/json")
+        return response
     }
 
     public static func noContent() -> Response { Response(status: .noContent) }

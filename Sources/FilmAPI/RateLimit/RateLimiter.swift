@@ -52,7 +52,8 @@ public final class RateLimiter: @unchecked Sendable {
         guard settings.enabled, !layout.authFailures.counters.isEmpty else { return .disabled }
         lock.lock()
         defer { lock.unlock() }
-        let row = failures.existingRow(for: client)
+        // A client with no failure on record has its whole budget: nothing to evaluate.
+        guard let row = failures.existingRow(for: client) else { return RateLimitResult(decision: .allowed) }
         let result = evaluate(layout.authFailures, in: &failures, row: row, now: now, commit: false)
         if result.decision != .allowed { counts.record(result, counters: layout.authFailures.counters) }
         return result
@@ -120,27 +121,34 @@ public final class RateLimiter: @unchecked Sendable {
     private func evaluate(_ set: RateLimitLayout.CounterSet, in table: inout ClientTable, row: Int?,
                           now: Int64, commit: Bool) -> RateLimitResult {
         let policies = layout.policies, counters = set.counters
-        var outcomes: [GCRA.Outcome] = []
-        outcomes.reserveCapacity(counters.count)
-        for counter in counters {
+        // Each counter's outcome is worked out again where it is needed (a few multiplications)
+        // rather than kept in an array: the arrays cost more than the arithmetic.
+        func outcome(_ counter: RateLimitLayout.Counter) -> GCRA.Outcome {
             let arrival = row.map { table.arrival(row: $0, counter: counter.index) } ?? 0
-            outcomes.append(GCRA.evaluate(tat: arrival, now: now, policy: policies[counter.policy]))
+            return GCRA.evaluate(tat: arrival, now: now, policy: policies[counter.policy])
         }
-        let conforms = outcomes.allSatisfy(\.conforms)
-        if conforms, commit, let row {
-            for (counter, outcome) in zip(counters, outcomes) { table.setArrival(outcome.newTAT, row: row, counter: counter.index) }
-        }
+        let conforms = counters.allSatisfy { outcome($0).conforms }
         var result = RateLimitResult(decision: conforms ? .allowed : (settings.dryRun ? .dryRunRejected : .rejected))
         result.policyHeader = set.policyHeader
-        result.states = zip(counters, outcomes).map { counter, outcome in
+        result.states.reserveCapacity(counters.count)
+        var wait: Int64 = 0
+        for counter in counters {
+            let outcome = outcome(counter)
             let policy = policies[counter.policy]
             // A rejected request takes nothing: a policy that would have admitted it reports its state before it.
             let untaken = !conforms && outcome.conforms
-            return .init(policy: policy, remaining: outcome.remaining + (untaken ? 1 : 0),
-                         reset: RateLimitResult.seconds(untaken ? outcome.reset - policy.interval : outcome.reset),
-                         exceeded: !outcome.conforms)
+            result.states.append(.init(policy: policy, remaining: outcome.remaining + (untaken ? 1 : 0),
+                                       reset: RateLimitResult.seconds(untaken ? outcome.reset - policy.interval : outcome.reset),
+                                       exceeded: !outcome.conforms))
+            wait = max(wait, outcome.wait)
         }
-        if !conforms { result.retryAfter = max(1, outcomes.map { RateLimitResult.seconds($0.wait) }.max() ?? 1) }
+        if conforms, commit, let row {
+            for counter in counters {
+                let tat = outcome(counter).newTAT
+                table.setArrival(tat, row: row, counter: counter.index)
+            }
+        }
+        if !conforms { result.retryAfter = max(1, RateLimitResult.seconds(wait)) }
         return result
     }
 }
