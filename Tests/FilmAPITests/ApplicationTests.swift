@@ -29,6 +29,22 @@ import Testing
         return await app().respond(to: Request(method: method, target: target, headers: headers, body: Array((body ?? "").utf8)))
     }
 
+    @Test func readsAreAnsweredAtOnceAndVotesSuspend() async throws {
+        _ = try await store.add(FilmInput(name: "Solaris", studio: "Mosfilm", year: 1972))
+        let application = app()
+        for target in ["/", "/films", "/films/random", "/healthz", "/nowhere"] {
+            guard case .answered(let response) = application.start(Request(method: .GET, target: target)) else {
+                Issue.record("\(target) suspended"); continue
+            }
+            #expect(response.headers["X-Request-ID"] != nil, "\(target): the chain ran")
+        }
+        guard case .suspending(let rest) = application.start(Request(method: .GET, target: "/?like=1")) else {
+            Issue.record("a vote answered without its commit"); return
+        }
+        #expect(await rest().status == .ok)
+        #expect(try store.film(id: 1)?.likes == 1)
+    }
+
     @Test func everyResponseCarriesTheSecurityHeaders() async {
         for response in [await send(.GET, "/healthz"), await send(.GET, "/nowhere"), await send(.PUT, "/films")] {
             #expect(response.headers["X-Content-Type-Options"] == "nosniff")

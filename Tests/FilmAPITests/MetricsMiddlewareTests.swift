@@ -117,6 +117,51 @@ import Testing
     }
 }
 
+@Suite struct ChainStartTests {
+    struct Recorder: Middleware {
+        let trace: Trace
+        func enter(_ request: Request, context: RequestContext) -> Response? { trace.add("enter"); return nil }
+        func leave(_ request: Request, context: RequestContext, response: inout Response) {
+            trace.add("leave \(response.status.code)")
+        }
+    }
+
+    func chain(_ trace: Trace, immediately: @escaping ImmediateResponder) -> MiddlewareChain {
+        MiddlewareChain([Recorder(trace: trace)], around: { _, _ in trace.add("endpoint"); return Response(status: .created) },
+                        immediately: immediately) { _, _ in Response(status: .internalServerError) }
+    }
+
+    @Test func anImmediateAnswerRunsTheWholeChainAtOnce() {
+        let trace = Trace()
+        let start = chain(trace, immediately: { _, _ in trace.add("immediate"); return Response(status: .ok) })
+            .start(Request(method: .GET, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1"))
+        guard case .answered(let response) = start else { Issue.record("suspended"); return }
+        #expect(response.status == .ok)
+        #expect(trace.entries == ["enter", "immediate", "leave 200"])
+    }
+
+    @Test func aThrowingImmediateEndpointIsAnsweredAsAnError() {
+        let trace = Trace()
+        struct Boom: Error {}
+        let start = chain(trace, immediately: { _, _ in throw Boom() })
+            .start(Request(method: .GET, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1"))
+        guard case .answered(let response) = start else { Issue.record("suspended"); return }
+        #expect(response.status == .internalServerError)
+        #expect(trace.entries == ["enter", "leave 500"])
+    }
+
+    @Test func anEndpointThatMustSuspendLeavesTheRestForATask() async {
+        let trace = Trace()
+        let start = chain(trace, immediately: { _, _ in nil })
+            .start(Request(method: .GET, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1"))
+        guard case .suspending(let rest) = start else { Issue.record("answered at once"); return }
+        #expect(trace.entries == ["enter"])
+        let response = await rest.finish()
+        #expect(response.status == .created)
+        #expect(trace.entries == ["enter", "endpoint", "leave 201"])
+    }
+}
+
 /// What the layers of a test chain did, in order.
 final class Trace: @unchecked Sendable {
     private let lock = NSLock()

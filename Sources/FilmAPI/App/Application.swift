@@ -25,15 +25,26 @@ public final class Application: HTTPHandler {
         self.responseHeaders = responseHeaders
         self.metrics = metrics
         self.logger = logger
-        chain = MiddlewareChain(middleware, around: Self.dispatch) { error, context in
+        chain = MiddlewareChain(middleware, around: Self.dispatch, immediately: Self.dispatchImmediately) { error, context in
             ErrorResponse.response(for: error, context: context, logger: logger)
         }
     }
 
     public func respond(to request: Request) async -> Response {
+        await chain.respond(to: request, context: context(for: request))
+    }
+
+    public func start(_ request: Request) -> HandlerStart {
+        switch chain.start(request, context: context(for: request)) {
+        case .answered(let response): .answered(response)
+        case .suspending(let rest): .suspending { await rest.finish() }
+        }
+    }
+
+    private func context(for request: Request) -> RequestContext {
         let context = RequestContext(requestID: requestID(for: request), clientAddress: request.peer.host)
         resolve(request, into: context)
-        return await chain.respond(to: request, context: context)
+        return context
     }
 
     public func refuse(_ status: HTTPStatus, peer: PeerAddress) -> Response {
@@ -75,15 +86,20 @@ public final class Application: HTTPHandler {
         return try await endpoint.handler(request, context)
     }
 
+    private static let dispatchImmediately: ImmediateResponder = { request, context in
+        guard let endpoint = context.endpoint else { throw Problem.notFound() }
+        return try endpoint.immediate?(request, context)
+    }
+
     /// A plain `OPTIONS` (not a CORS preflight): the methods of the path.
     private static func options(_ allow: [HTTPMethod]) -> Endpoint {
-        Endpoint(role: nil, rateLimited: false) { _, _ in
+        Endpoint(role: nil, rateLimited: false, answering: { _, _ in
             Response(status: .noContent, headers: HTTPHeaders([("Allow", allow.map(\.rawValue).joined(separator: ", "))]))
-        }
+        })
     }
 
     private static func failing(_ problem: Problem) -> Endpoint {
-        Endpoint(role: nil) { _, _ in throw problem }
+        Endpoint(role: nil, answering: { _, _ in throw problem })
     }
 
     private static func refusal(_ status: HTTPStatus) -> Problem {

@@ -11,7 +11,7 @@ public struct HealthController: Sendable {
     }
 
     /// `GET /healthz`: 200 while the process serves.
-    public func live(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func live(_ request: Request, _ context: RequestContext) throws -> Response {
         .json(Array(#"{"status":"ok"}"#.utf8))
     }
 

@@ -14,22 +14,22 @@ public struct AssetController: Sendable {
     public init() {}
 
     /// `GET /openapi.json`
-    public func openAPI(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func openAPI(_ request: Request, _ context: RequestContext) throws -> Response {
         Response(status: .ok, headers: HTTPHeaders([("Content-Type", "application/json")]), body: Self.openAPI)
     }
 
     /// `GET /console`
-    public func consolePage(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func consolePage(_ request: Request, _ context: RequestContext) throws -> Response {
         Self.consoleFile(Self.page, type: "text/html; charset=utf-8")
     }
 
     /// `GET /console/console.js`
-    public func consoleScript(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func consoleScript(_ request: Request, _ context: RequestContext) throws -> Response {
         Self.consoleFile(Self.script, type: "text/javascript; charset=utf-8")
     }
 
     /// `GET /console/console.css`
-    public func consoleStyle(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func consoleStyle(_ request: Request, _ context: RequestContext) throws -> Response {
         Self.consoleFile(Self.style, type: "text/css; charset=utf-8")
     }
 

@@ -20,7 +20,12 @@ public struct FilmController: Sendable {
         default:
             throw Problem.badRequest("Send one vote per request: a single like or a single dislike.")
         }
-        return try await random(request, context)
+        return try random(request, context)
+    }
+
+    /// `GET /` without a vote: a random film, answered without suspending.
+    public func rootImmediately(_ request: Request, _ context: RequestContext) throws -> Response? {
+        Routes.votes(request) == nil ? try random(request, context) : nil
     }
 
     private func recordVote(_ vote: Vote, text: String, field: String) async throws {
@@ -29,7 +34,7 @@ public struct FilmController: Sendable {
     }
 
     /// `GET /films/random`
-    public func random(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func random(_ request: Request, _ context: RequestContext) throws -> Response {
         guard let film = try reader.randomFilm() else {
             throw Problem.notFound("The catalogue is empty.")
         }
@@ -46,12 +51,12 @@ public struct FilmController: Sendable {
     }
 
     /// `HEAD /add_film`: the route exists and takes POST.
-    public func probeAdd(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func probeAdd(_ request: Request, _ context: RequestContext) throws -> Response {
         Response(status: .ok, headers: HTTPHeaders([("Allow", "POST, HEAD, OPTIONS"), ("Content-Length", "0")]))
     }
 
     /// `GET /films/{id}`
-    public func get(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func get(_ request: Request, _ context: RequestContext) throws -> Response {
         let id = try filmID(context)
         guard let film = try reader.film(id: id) else { throw Problem.notFound("No film has id \(id).") }
         return .json(film.jsonBytes)
@@ -82,7 +87,7 @@ public struct FilmController: Sendable {
     }
 
     /// `GET /films?limit=&cursor=&sort=`
-    public func list(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func list(_ request: Request, _ context: RequestContext) throws -> Response {
         let page = try FilmListQuery.page(from: request.query)
         let films = try reader.films(page: page)
         var json = JSONWriter(capacity: 128 * (films.count + 1))

@@ -1,6 +1,10 @@
 /// A handler: the innermost responder of the chain.
 public typealias Responder = @Sendable (Request, RequestContext) async throws -> Response
 
+/// A handler that answers without suspending (a read on the loop's own connection): nil when
+/// this request needs the suspending `Responder` after all (`GET /?like=` writes).
+public typealias ImmediateResponder = @Sendable (Request, RequestContext) throws -> Response?
+
 /// What a route allows a caller: the least role that may call it (`nil` = anyone, keys ignored
 /// for the decision) and whether the rate limiter counts it.
 public struct Endpoint: Sendable {
@@ -9,13 +13,22 @@ public struct Endpoint: Sendable {
     public var handler: Responder
     /// A stricter role some requests of the route need (`GET /?like=ID` needs `voter`).
     public var roleForRequest: (@Sendable (Request) -> Role?)?
+    /// Answers the requests it can without a task (see `MiddlewareChain.start`).
+    public var immediate: ImmediateResponder?
 
     public init(role: Role?, rateLimited: Bool = true, handler: @escaping Responder,
-                roleForRequest: (@Sendable (Request) -> Role?)? = nil) {
+                roleForRequest: (@Sendable (Request) -> Role?)? = nil, immediate: ImmediateResponder? = nil) {
         self.role = role
         self.rateLimited = rateLimited
         self.handler = handler
         self.roleForRequest = roleForRequest
+        self.immediate = immediate
+    }
+
+    /// An endpoint whose handler never suspends.
+    public init(role: Role?, rateLimited: Bool = true,
+                answering handler: @escaping @Sendable (Request, RequestContext) throws -> Response) {
+        self.init(role: role, rateLimited: rateLimited, handler: { try handler($0, $1) }, immediate: { try handler($0, $1) })
     }
 
     /// The least role that may make `request` (nil: anyone).

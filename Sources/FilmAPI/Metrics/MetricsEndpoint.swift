@@ -4,7 +4,7 @@ public struct MetricsEndpoint: Sendable {
 
     public init(registry: MetricsRegistry) { self.registry = registry }
 
-    public func scrape(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func scrape(_ request: Request, _ context: RequestContext) throws -> Response {
         Response(status: .ok, headers: HTTPHeaders([("Content-Type", ExpositionWriter.contentType)]),
                  body: registry.exposition().bytes)
     }

@@ -2,9 +2,23 @@
 public protocol HTTPHandler: Sendable {
     /// Answers one complete request. Never throws: errors are responses by now.
     func respond(to request: Request) async -> Response
+    /// Answers at once when nothing needs to suspend; else hands back the rest to run in a task.
+    func start(_ request: Request) -> HandlerStart
     /// Answers a request that libevent refused before it was complete (malformed, too large,
     /// unknown method): the transport sends it with `Connection: close`.
     func refuse(_ status: HTTPStatus, peer: PeerAddress) -> Response
+}
+
+/// A request answered at once, or the rest of its answer, which suspends.
+public enum HandlerStart: Sendable {
+    case answered(Response)
+    case suspending(@Sendable () async -> Response)
+}
+
+extension HTTPHandler {
+    public func start(_ request: Request) -> HandlerStart {
+        .suspending { await respond(to: request) }
+    }
 }
 
 /// The transport limits of SPEC §6 that the evhttp server enforces.

@@ -97,9 +97,14 @@ public final class HTTPServer: @unchecked Sendable {
             reply.send(handler.refuse(error.status, peer: RequestReader.peer(of: raw)), close: true)
             return
         }
-        // libevent calls back on the loop thread, which is the isolation's executor.
-        isolation.assumeIsolated { isolation in
-            isolation.answer(request, with: handler) { _, response in reply.send(response, close: false) }
+        switch handler.start(request) {
+        case .answered(let response):
+            reply.send(response, close: false)
+        case .suspending(let rest):
+            // libevent calls back on the loop thread, which is the isolation's executor.
+            isolation.assumeIsolated { isolation in
+                isolation.answer(with: rest) { _, response in reply.send(response, close: false) }
+            }
         }
     }
 

@@ -11,11 +11,12 @@ actor LoopIsolation {
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
 
-    /// Answers `request` in a task isolated to the loop. The task is queued on the loop and
-    /// runs in this same loop iteration, after the callbacks libevent is running now.
-    func answer(_ request: Request, with handler: any HTTPHandler, then reply: @escaping @Sendable (isolated LoopIsolation, Response) -> Void) {
+    /// Answers a request with `respond` in a task isolated to the loop. The task is queued on
+    /// the loop and runs in this same loop iteration, after the callbacks libevent is running now.
+    func answer(with respond: @escaping @Sendable () async -> Response,
+                then reply: @escaping @Sendable (isolated LoopIsolation, Response) -> Void) {
         Task {
-            let response = await handler.respond(to: request)
+            let response = await respond()
             reply(self, response)
         }
     }
