@@ -45,7 +45,7 @@ enum ASCIIText {
         }
 
         mutating func append(_ text: String) {
-            let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
+            let copied: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
                 let room = min(bytes.count, buffer.count - count)
                 _ = UnsafeMutableBufferPointer(rebasing: buffer[count..<(count + room)])
                     .initialize(fromContentsOf: UnsafeBufferPointer(rebasing: bytes[..<room]))

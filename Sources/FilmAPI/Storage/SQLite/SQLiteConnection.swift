@@ -4,7 +4,11 @@ internal import CSQLite
 final class SQLiteConnection {
     private let handle: OpaquePointer
 
+    /// Runs once, before the first connection opens (see `filmd_sqlite_configure`).
+    private static let configured: Void = { _ = filmd_sqlite_configure() }()
+
     init(path: String) throws(SQLiteError) {
+        Self.configured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
