@@ -4,9 +4,9 @@ import Testing
 @Suite struct ASCIITextTests {
     @Test(arguments: [0, 7, 10, 99, 100, 1_000_000, -1, -45, Int64.max, Int64.min])
     func decimalsMatchTheStandardLibrary(value: Int64) {
-        var bytes: [UInt8] = []
-        ASCIIText.appendDecimal(value, to: &bytes)
-        #expect(String(decoding: bytes, as: UTF8.self) == String(value))
+        var json = JSONWriter()
+        json.int(value)
+        #expect(String(decoding: json.bytes, as: UTF8.self) == String(value))
     }
 
     @Test func writesInPlaceAndStopsAtCapacity() {
@@ -18,5 +18,21 @@ import Testing
         }
         #expect(id == "abc-zz/-305")
         #expect(ASCIIText.string(capacity: 3) { $0.append("abcdef") } == "abc")
+    }
+}
+
+@Suite struct ByteBufferTests {
+    @Test func keepsEveryByteAcrossGrowth() {
+        var buffer = ByteBuffer(capacity: 0)
+        var expected: [UInt8] = []
+        for round in 0..<50 {
+            let piece = Array("piece \(round);".utf8)
+            piece.withUnsafeBufferPointer { buffer.append($0) }
+            buffer.append(UInt8(round))
+            buffer.append("é")
+            expected += piece + [UInt8(round)] + Array("é".utf8)
+        }
+        #expect(buffer.count == expected.count)
+        #expect(buffer.array == expected)
     }
 }

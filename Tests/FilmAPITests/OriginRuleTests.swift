@@ -74,9 +74,9 @@ import Testing
 
 @Suite struct JSONWriterTests {
     @Test func escapesControlCharactersAndC1() {
-        var bytes: [UInt8] = []
-        JSONWriter.appendString("a\"b\\c\n\u{1B}[31m\u{7F}\u{85}\u{2028}é", to: &bytes)
-        #expect(String(decoding: bytes, as: UTF8.self) == #""a\"b\\c\n\u001b[31m\u007f\u0085\u2028é""#)
+        var json = JSONWriter(capacity: 1)  // grows as it goes
+        json.string("a\"b\\c\n\u{1B}[31m\u{7F}\u{85}\u{2028}é")
+        #expect(String(decoding: json.bytes, as: UTF8.self) == #""a\"b\\c\n\u001b[31m\u007f\u0085\u2028é""#)
     }
 
     @Test func writesNestedDocuments() {

@@ -16,12 +16,6 @@ enum ASCIIText {
         }
     }
 
-    /// Appends `value` in decimal.
-    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        digits(value.magnitude) { bytes.append($0) }
-    }
-
     /// A String of at most `capacity` ASCII bytes from `write`: one allocation, none for up to
     /// 15 bytes. Bytes beyond `capacity` are left out.
     static func string(capacity: Int, _ write: (inout Writer) -> Void) -> String {

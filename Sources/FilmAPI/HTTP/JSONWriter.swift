@@ -1,61 +1,74 @@
 /// Writes compact JSON straight into bytes: the hot paths (films, problems, log lines) skip
 /// Foundation's encoders, which cost more than the rest of a request.
-public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+public struct JSONWriter: ~Copyable {
+    private var buffer: ByteBuffer
     private var needsComma = false
 
-    public init(capacity: Int = 128) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 128) { buffer = ByteBuffer(capacity: capacity) }
 
-    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
-    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
-    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
-    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+    /// A copy of the document so far.
+    public var bytes: [UInt8] { buffer.array }
+
+    /// The document so far, without copying it.
+    public func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try buffer.withBytes(body)
+    }
+
+    public mutating func beginObject() { separate(); buffer.append(UInt8(ascii: "{")); needsComma = false }
+    public mutating func endObject() { buffer.append(UInt8(ascii: "}")); needsComma = true }
+    public mutating func beginArray() { separate(); buffer.append(UInt8(ascii: "[")); needsComma = false }
+    public mutating func endArray() { buffer.append(UInt8(ascii: "]")); needsComma = true }
 
     /// Writes `"key":`; the value call that follows writes no comma.
     public mutating func key(_ key: String) {
         separate()
-        Self.appendString(key, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
+        Self.appendString(key, to: &buffer)
+        buffer.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
     /// Writes `"key":` for a key of filmd's own: a literal, so there is nothing to escape.
     public mutating func key(literal key: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        buffer.append(UInt8(ascii: "\""))
+        buffer.append(key)
+        buffer.append(UInt8(ascii: "\""))
+        buffer.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
-    public mutating func string(_ value: String) { separate(); Self.appendString(value, to: &bytes); needsComma = true }
-    public mutating func int(_ value: Int64) { separate(); ASCIIText.appendDecimal(value, to: &bytes); needsComma = true }
+    public mutating func string(_ value: String) { separate(); Self.appendString(value, to: &buffer); needsComma = true }
+    public mutating func int(_ value: Int64) {
+        separate()
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        ASCIIText.digits(value.magnitude) { buffer.append($0) }
+        needsComma = true
+    }
     public mutating func int(_ value: Int) { int(Int64(value)) }
     public mutating func double(_ value: Double) {
         separate()
-        bytes.append(contentsOf: (value.isFinite ? "\(value)" : "null").utf8)
+        buffer.append(value.isFinite ? "\(value)" : "null")
         needsComma = true
     }
-    public mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8); needsComma = true }
-    public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8); needsComma = true }
+    public mutating func bool(_ value: Bool) { separate(); buffer.append(value ? "true" : "false"); needsComma = true }
+    public mutating func null() { separate(); buffer.append("null"); needsComma = true }
     /// A non-negative count of thousandths as a decimal with three places (`1234` → `1.234`),
     /// without formatting a Double.
     public mutating func thousandths(_ value: Int) {
         separate()
         let value = max(0, value)
-        ASCIIText.appendDecimal(Int64(value / 1000), to: &bytes)
+        ASCIIText.digits(UInt64(value / 1000)) { buffer.append($0) }
         let fraction = value % 1000
-        bytes.append(UInt8(ascii: "."))
-        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 100))
-        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
-        bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+        buffer.append(UInt8(ascii: "."))
+        buffer.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        buffer.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        buffer.append(UInt8(ascii: "0") + UInt8(fraction % 10))
         needsComma = true
     }
     /// Writes a value with `write`, which appends already-encoded JSON.
-    public mutating func raw(_ write: (inout [UInt8]) -> Void) { separate(); write(&bytes); needsComma = true }
+    public mutating func raw(_ write: (inout ByteBuffer) -> Void) { separate(); write(&buffer); needsComma = true }
     /// Inserts already-encoded JSON.
-    public mutating func raw(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json); needsComma = true }
+    public mutating func raw(_ json: [UInt8]) { separate(); buffer.append(json); needsComma = true }
 
     public mutating func field(_ name: String, _ value: String) { key(name); string(value) }
     public mutating func field(_ name: String, _ value: Int64) { key(name); int(value) }
@@ -73,7 +86,7 @@ public struct JSONWriter {
     }
 
     private mutating func separate() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        if needsComma { buffer.append(UInt8(ascii: ",")) }
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
@@ -81,7 +94,7 @@ public struct JSONWriter {
     /// A JSON string literal. Control characters, DEL and the C1 range are escaped as well, so
     /// that a value copied into a terminal or a log viewer cannot carry escape sequences.
     /// Works on the UTF-8 bytes, copying runs of plain bytes at once (this is on every log line).
-    public static func appendString(_ value: String, to bytes: inout [UInt8]) {
+    public static func appendString(_ value: String, to bytes: inout ByteBuffer) {
         bytes.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
@@ -111,26 +124,26 @@ public struct JSONWriter {
                     index += 1
                     continue
                 }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                bytes.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 appendEscape(scalar, to: &bytes)
                 index += escapeLength
                 runStart = index
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<count]))
+            bytes.append(UnsafeBufferPointer(rebasing: utf8[runStart..<count]))
         }
         bytes.append(UInt8(ascii: "\""))
     }
 
-    private static func appendEscape(_ scalar: UInt32, to bytes: inout [UInt8]) {
+    private static func appendEscape(_ scalar: UInt32, to bytes: inout ByteBuffer) {
         switch scalar {
-        case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-        case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-        case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-        case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-        case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case 0x22: bytes.append([0x5C, 0x22])
+        case 0x5C: bytes.append([0x5C, 0x5C])
+        case 0x0A: bytes.append([0x5C, UInt8(ascii: "n")])
+        case 0x0D: bytes.append([0x5C, UInt8(ascii: "r")])
+        case 0x09: bytes.append([0x5C, UInt8(ascii: "t")])
         default:
             let v = Int(scalar)
-            bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), hex[v >> 12 & 0xF], hex[v >> 8 & 0xF], hex[v >> 4 & 0xF], hex[v & 0xF]])
+            bytes.append([0x5C, UInt8(ascii: "u"), hex[v >> 12 & 0xF], hex[v >> 8 & 0xF], hex[v >> 4 & 0xF], hex[v & 0xF]])
         }
     }
 }

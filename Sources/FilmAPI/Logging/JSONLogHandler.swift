@@ -40,7 +40,7 @@ public struct JSONLogHandler: LogHandler {
             LogValue.write(value, to: &json)
         }
         json.endObject()
-        sink.write(json.bytes)
+        json.withBytes { sink.write($0) }
     }
 }
 
@@ -89,22 +89,21 @@ enum LogTimestamp {
     private static let cache = Cache()
 
     static func now() -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(24)
+        var bytes = ByteBuffer(capacity: 24)
         append(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes.withBytes { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Appends `"<now>"` (a JSON string) to `bytes`, building no String: every request's log
     /// line starts with it.
-    static func appendNow(quotedTo bytes: inout [UInt8]) {
+    static func appendNow(quotedTo bytes: inout ByteBuffer) {
         bytes.append(UInt8(ascii: "\""))
         append(to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 
     /// The one place that reads the clock and the per-second cache.
-    private static func append(to bytes: inout [UInt8]) {
+    private static func append(to bytes: inout ByteBuffer) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         let millis = Int(spec.tv_nsec / 1_000_000)
@@ -113,10 +112,13 @@ enum LogTimestamp {
             cache.second = spec.tv_sec
             cache.dateAndTime = Array(dateAndTime(spec.tv_sec).utf8)
         }
-        bytes.append(contentsOf: cache.dateAndTime)
+        bytes.append(cache.dateAndTime)
         cache.lock.unlock()
-        bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0") + UInt8(millis / 100), UInt8(ascii: "0") + UInt8(millis / 10 % 10),
-                                  UInt8(ascii: "0") + UInt8(millis % 10), UInt8(ascii: "Z")])
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") + UInt8(millis / 100))
+        bytes.append(UInt8(ascii: "0") + UInt8(millis / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(millis % 10))
+        bytes.append(UInt8(ascii: "Z"))
     }
 
     /// RFC 3339 in UTC: `2025-01-31T12:00:00.123Z`, or without the fraction when it is nil.

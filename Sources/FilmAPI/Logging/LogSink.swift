@@ -34,7 +34,7 @@ public final class LogSink: @unchecked Sendable {
     }
 
     /// Adds one line (a newline is appended).
-    public func write(_ line: [UInt8]) {
+    public func write(_ line: UnsafeBufferPointer<UInt8>) {
         lock.lock()
         buffer.append(contentsOf: line)
         buffer.append(UInt8(ascii: "\n"))

@@ -54,7 +54,7 @@ public struct RequestLog: Sendable {
         json.field(literal: "ratelimit.decision", context.rateLimitDecision)
         if let event { json.field(literal: "security.event", event) }
         json.endObject()
-        sink.write(json.bytes)
+        json.withBytes { sink.write($0) }
     }
 
     /// Security events get a line of their own, easy to alert on: `"msg":"security event"`.
@@ -72,7 +72,7 @@ public struct RequestLog: Sendable {
         json.field("http.request.id", context.requestID)
         json.field("auth.key_id", context.keyID)
         json.endObject()
-        sink.write(json.bytes)
+        json.withBytes { sink.write($0) }
     }
 
     /// The security event a response amounts to when the code that refused did not name one.

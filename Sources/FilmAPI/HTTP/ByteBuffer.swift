@@ -1,0 +1,57 @@
+/// Bytes appended at the cost of a store, for the JSON and log-line writers: an Array checks
+/// its uniqueness and capacity on every append, and a request log line made of some forty
+/// appends spent most of its time there. Grows by doubling; owns its memory.
+public struct ByteBuffer: ~Copyable {
+    private var storage: UnsafeMutableBufferPointer<UInt8>
+    public private(set) var count = 0
+
+    public init(capacity: Int) {
+        storage = .allocate(capacity: max(capacity, 16))
+    }
+
+    deinit { storage.deallocate() }
+
+    @inline(__always)
+    public mutating func append(_ byte: UInt8) {
+        if count == storage.count { grow(toHold: count + 1) }
+        storage[count] = byte
+        count += 1
+    }
+
+    public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        if count + bytes.count > storage.count { grow(toHold: count + bytes.count) }
+        (storage.baseAddress! + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    public mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append($0) }
+    }
+
+    public mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { append($0) }
+    }
+
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
+    /// The bytes so far, without copying them.
+    public func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try body(UnsafeBufferPointer(rebasing: storage[..<count]))
+    }
+
+    /// A copy of the bytes so far.
+    public var array: [UInt8] { withBytes { Array($0) } }
+
+    private mutating func grow(toHold needed: Int) {
+        var capacity = storage.count * 2
+        while capacity < needed { capacity *= 2 }
+        let grown = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)
+        grown.baseAddress!.initialize(from: storage.baseAddress!, count: count)
+        storage.deallocate()
+        storage = grown
+    }
+}
