@@ -108,6 +108,18 @@ int filmd_header_lines_append(struct filmd_header_lines *lines, const char *name
     return 0;
 }
 
+int filmd_header_lines_append_formatted(struct filmd_header_lines *lines, const char *formatted, size_t length) {
+    if (lines->failed || length == 0) return lines->failed ? -1 : 0;
+    if (reserve(lines, length) != 0) {
+        lines->failed = 1;
+        return -1;
+    }
+    memcpy(lines->value + lines->length, formatted, length);
+    lines->length += length;
+    lines->value[lines->length] = '\0';
+    return 0;
+}
+
 const char *filmd_header_lines_text(const struct filmd_header_lines *lines) {
     return lines->capacity == 0 ? "" : lines->value + date_length + 2;
 }

@@ -18,22 +18,3 @@ import Testing
         #expect(Request(method: .GET, target: "/films").query.pairs.isEmpty)
     }
 }
-
-@Suite struct HTTPHeadersTests {
-    @Test func namesCompareIgnoringASCIICaseOnly() {
-        #expect("Content-Type".equalsIgnoringASCIICase("content-TYPE"))
-        #expect(!"Content-Type".equalsIgnoringASCIICase("Content-Typf"))
-        #expect(!"a-b".equalsIgnoringASCIICase("a\u{0D}b"))  // `-` | 0x20 is CR: not a letter
-        #expect(!"[".equalsIgnoringASCIICase("{"))  // differ by 0x20, but not letters
-        #expect("X-Ü".equalsIgnoringASCIICase("x-Ü") && !"X-Ü".equalsIgnoringASCIICase("x-ü"))
-        let long = String(repeating: "Abc", count: 20)
-        #expect(long.equalsIgnoringASCIICase(long.lowercased()) && !long.equalsIgnoringASCIICase(long + "x"))
-    }
-
-    @Test func lookupFindsTheFirstFieldOfAName() {
-        let headers = HTTPHeaders([("Vary", "Origin"), ("X-Api-Key", "one"), ("x-api-key", "two"), ("X-API-Ke", "no")])
-        #expect(headers["X-API-Key"] == "one")
-        #expect(headers.values("x-api-key") == ["one", "two"])
-        #expect(headers["X-API-Keys"] == nil && headers["Origin"] == nil)
-    }
-}

@@ -71,6 +71,10 @@ struct filmd_header_lines {
 int filmd_header_lines_append(struct filmd_header_lines *lines, const char *name, size_t name_length,
                               const char *value, size_t value_length);
 
+/// Appends lines that `filmd_header_lines_append` formatted (and checked) before: a block of
+/// fields that is the same on every reply. -1 if memory ran out.
+int filmd_header_lines_append_formatted(struct filmd_header_lines *lines, const char *formatted, size_t length);
+
 /// The fields appended so far, as lines ("Name: value\r\nName: value"), for tests.
 const char *filmd_header_lines_text(const struct filmd_header_lines *lines);
 

@@ -1,6 +1,10 @@
 /// An ordered list of header fields with case-insensitive lookup (RFC 9110 §5.1).
 public struct HTTPHeaders: Sendable, Sequence {
+    /// The fields added one by one.
     public private(set) var fields: [(name: String, value: String)] = []
+    /// Fields added as one block, checked and formatted once (see `HeaderBlock`); they come
+    /// after `fields`.
+    public private(set) var block: HeaderBlock?
 
     public init(_ fields: [(name: String, value: String)] = []) { self.fields = fields }
 
@@ -12,17 +16,23 @@ public struct HTTPHeaders: Sendable, Sequence {
         for index in fields.indices where fields[index].name.utf8.count == length {
             if fields[index].name.equalsIgnoringASCIICase(name) { return fields[index].value }
         }
-        return nil
+        return block?.value(of: name)
     }
 
     /// Every value of `name`, in order.
     public func values(_ name: String) -> [String] {
-        fields.filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
+        filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
     }
 
     public func contains(_ name: String) -> Bool { self[name] != nil }
 
     public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+
+    /// Adds the fields of `block`, after any block added before.
+    public mutating func add(_ block: HeaderBlock) {
+        spreadBlock()
+        self.block = block
+    }
 
     public mutating func reserveCapacity(_ count: Int) { fields.reserveCapacity(count) }
 
@@ -33,10 +43,33 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public mutating func remove(_ name: String) {
+        // Looked for first: removeAll rebuilds the array even when nothing matches.
+        guard self[name] != nil else { return }
+        if block?.value(of: name) != nil { spreadBlock() }
         fields.removeAll { $0.name.equalsIgnoringASCIICase(name) }
     }
 
-    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
+    /// Turns the block into fields of their own (before one of them is changed).
+    private mutating func spreadBlock() {
+        guard let block else { return }
+        fields.append(contentsOf: block.fields)
+        self.block = nil
+    }
+
+    public func makeIterator() -> Iterator { Iterator(fields: fields, block: block?.fields ?? []) }
+
+    /// The fields, then the block's.
+    public struct Iterator: IteratorProtocol {
+        var fields: IndexingIterator<[(name: String, value: String)]>
+        var block: IndexingIterator<[(name: String, value: String)]>
+
+        init(fields: [(name: String, value: String)], block: [(name: String, value: String)]) {
+            self.fields = fields.makeIterator()
+            self.block = block.makeIterator()
+        }
+
+        public mutating func next() -> (name: String, value: String)? { fields.next() ?? block.next() }
+    }
 }
 
 extension String {

@@ -2,9 +2,15 @@
 /// The console page brings its own Content-Security-Policy, which is kept.
 public struct ResponseHeadersMiddleware: Middleware {
     let crossOriginResourcePolicy: String
+    /// The security headers of a response that brings none of its own, over plain HTTP: the
+    /// usual case, checked and formatted once.
+    let usual: HeaderBlock
 
     public init(crossOriginResourcePolicy: String) {
         self.crossOriginResourcePolicy = crossOriginResourcePolicy
+        usual = HeaderBlock([("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", Self.contentSecurityPolicy),
+                             ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store"),
+                             ("Cross-Origin-Resource-Policy", crossOriginResourcePolicy)])
     }
 
     public static let contentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
@@ -15,6 +21,10 @@ public struct ResponseHeadersMiddleware: Middleware {
 
     public func decorate(_ response: inout Response, requestID: String, secure: Bool) {
         response.headers.add("X-Request-ID", requestID)
+        if !secure, !response.headers.contains("Content-Security-Policy"), !response.headers.contains("Cache-Control") {
+            response.headers.add(usual)
+            return
+        }
         response.headers.add("X-Content-Type-Options", "nosniff")
         if !response.headers.contains("Content-Security-Policy") {
             response.headers.add("Content-Security-Policy", Self.contentSecurityPolicy)

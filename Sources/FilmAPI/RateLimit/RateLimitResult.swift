@@ -31,7 +31,13 @@ public struct RateLimitResult: Sendable {
 
     /// The policy closest to exhaustion: fewest requests remaining, then the longest reset.
     public var closest: PolicyState? {
-        states.min { ($0.remaining, -$0.reset) < ($1.remaining, -$1.reset) }
+        // By index: `min(by:)` copied each state (and its policy's name) to compare it.
+        guard var best = states.indices.first else { return nil }
+        for index in states.indices.dropFirst()
+        where (states[index].remaining, -states[index].reset) < (states[best].remaining, -states[best].reset) {
+            best = index
+        }
+        return states[best]
     }
 
     /// Nanoseconds to whole seconds, rounded up.

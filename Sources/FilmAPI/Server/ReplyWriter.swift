@@ -7,7 +7,7 @@ enum ReplyWriter {
         let headers = evhttp_request_get_output_headers(raw)
         var lines = HeaderLines()
         var length: Int? = nil
-        for (name, value) in response.headers {
+        for (name, value) in response.headers.fields {
             switch transportField(name) {
             case .contentLength: length = length ?? Int(value)
             case .date: continue  // the transport's own, this second's
@@ -15,6 +15,7 @@ enum ReplyWriter {
             case nil: lines.append(name, value)
             }
         }
+        if let block = response.headers.block { lines.append(formatted: block.wire) }
         let status = response.status.code
         let bodyless = status == 204 || status == 304 || status < 200
         lines.add(to: headers, contentLength: bodyless ? nil : length ?? response.body.count)
@@ -27,6 +28,9 @@ enum ReplyWriter {
     }
 
     private enum TransportField { case contentLength, date, readByEvhttp }
+
+    /// Whether the transport writes or reads `name` itself (not for a `HeaderBlock`).
+    static func isTransportField(_ name: String) -> Bool { transportField(name) != nil }
 
     /// Fields the transport writes itself (Date, Content-Length: a handler's length is kept,
     /// for HEAD) and those evhttp looks up in the output headers while it writes the reply,
@@ -56,17 +60,32 @@ struct HeaderLines: ~Copyable {
         filmd_header_lines_free(&lines)
     }
 
-    mutating func append(_ name: String, _ value: String) {
+    /// Appends one field; false when it was left out.
+    @discardableResult
+    mutating func append(_ name: String, _ value: String) -> Bool {
         var name = name, value = value
-        name.withUTF8 { name in
+        return name.withUTF8 { name in
             value.withUTF8 { value in
                 name.withMemoryRebound(to: CChar.self) { name in
                     value.withMemoryRebound(to: CChar.self) { value in
-                        _ = filmd_header_lines_append(&lines, name.baseAddress, name.count, value.baseAddress, value.count)
+                        filmd_header_lines_append(&lines, name.baseAddress, name.count, value.baseAddress, value.count) == 0
                     }
                 }
             }
         }
+    }
+
+    /// Appends lines formatted by `append` before (a `HeaderBlock`'s `wire`).
+    mutating func append(formatted wire: [UInt8]) {
+        wire.withUnsafeBufferPointer { wire in
+            wire.withMemoryRebound(to: CChar.self) { _ = filmd_header_lines_append_formatted(&lines, $0.baseAddress, $0.count) }
+        }
+    }
+
+    /// `\r\nName: value` for each field so far.
+    var wire: [UInt8] {
+        let text = self.text
+        return text.isEmpty ? [] : Array(("\r\n" + text).utf8)
     }
 
     /// The lines so far (for tests).
