@@ -18,6 +18,7 @@ public struct ByteBuffer: ~Copyable {
         count += 1
     }
 
+    @inline(__always)
     public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
         if count + bytes.count > storage.count { grow(toHold: count + bytes.count) }
@@ -26,10 +27,10 @@ public struct ByteBuffer: ~Copyable {
     }
 
     public mutating func append(_ text: String) {
-        var text = text
-        text.withUTF8 { append($0) }
+        if text.utf8.withContiguousStorageIfAvailable({ append($0) }) == nil { append(Array(text.utf8)) }
     }
 
+    @inline(__always)
     public mutating func append(_ text: StaticString) {
         text.withUTF8Buffer { append($0) }
     }
@@ -46,6 +47,7 @@ public struct ByteBuffer: ~Copyable {
     /// A copy of the bytes so far.
     public var array: [UInt8] { withBytes { Array($0) } }
 
+    @inline(never)
     private mutating func grow(toHold needed: Int) {
         var capacity = storage.count * 2
         while capacity < needed { capacity *= 2 }

@@ -96,42 +96,46 @@ public struct JSONWriter: ~Copyable {
     /// Works on the UTF-8 bytes, copying runs of plain bytes at once (this is on every log line).
     public static func appendString(_ value: String, to bytes: inout ByteBuffer) {
         bytes.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { utf8 in
-            var runStart = 0
-            var index = 0
-            let count = utf8.count
-            while index < count {
-                let byte = utf8[index]
-                // Printable ASCII but `"` and `\`: nearly every byte of a log line.
-                if byte >= 0x20, byte < 0x7F, byte != 0x22, byte != 0x5C {
-                    index += 1
-                    continue
-                }
-                var escapeLength = 0  // bytes of input the escape replaces
-                var scalar: UInt32 = 0
-                if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F {
-                    escapeLength = 1
-                    scalar = UInt32(byte)
-                } else if byte == 0xC2, index + 1 < count, (0x80...0x9F).contains(utf8[index + 1]) {
-                    escapeLength = 2  // C1 controls
-                    scalar = UInt32(utf8[index + 1])
-                } else if byte == 0xE2, index + 2 < count, utf8[index + 1] == 0x80, utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9 {
-                    escapeLength = 3  // U+2028, U+2029
-                    scalar = 0x2000 | UInt32(utf8[index + 2] - 0x80)
-                }
-                if escapeLength == 0 {
-                    index += 1
-                    continue
-                }
-                bytes.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                appendEscape(scalar, to: &bytes)
-                index += escapeLength
-                runStart = index
-            }
-            bytes.append(UnsafeBufferPointer(rebasing: utf8[runStart..<count]))
+        // In place when the text is contiguous (native Strings are): no copy of it to scan.
+        if value.utf8.withContiguousStorageIfAvailable({ appendEscaped($0, to: &bytes) }) == nil {
+            Array(value.utf8).withUnsafeBufferPointer { appendEscaped($0, to: &bytes) }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to bytes: inout ByteBuffer) {
+        var runStart = 0
+        var index = 0
+        let count = utf8.count
+        while index < count {
+            let byte = utf8[index]
+            // Printable ASCII but `"` and `\`: nearly every byte of a log line.
+            if byte >= 0x20, byte < 0x7F, byte != 0x22, byte != 0x5C {
+                index += 1
+                continue
+            }
+            var escapeLength = 0  // bytes of input the escape replaces
+            var scalar: UInt32 = 0
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F {
+                escapeLength = 1
+                scalar = UInt32(byte)
+            } else if byte == 0xC2, index + 1 < count, (0x80...0x9F).contains(utf8[index + 1]) {
+                escapeLength = 2  // C1 controls
+                scalar = UInt32(utf8[index + 1])
+            } else if byte == 0xE2, index + 2 < count, utf8[index + 1] == 0x80, utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9 {
+                escapeLength = 3  // U+2028, U+2029
+                scalar = 0x2000 | UInt32(utf8[index + 2] - 0x80)
+            }
+            if escapeLength == 0 {
+                index += 1
+                continue
+            }
+            bytes.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            appendEscape(scalar, to: &bytes)
+            index += escapeLength
+            runStart = index
+        }
+        bytes.append(UnsafeBufferPointer(rebasing: utf8[runStart..<count]))
     }
 
     private static func appendEscape(_ scalar: UInt32, to bytes: inout ByteBuffer) {
