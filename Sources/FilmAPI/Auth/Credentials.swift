@@ -53,7 +53,8 @@ public enum Credentials: Sendable, Equatable {
     private static func trimmed(_ text: Substring) -> Substring {
         guard let first = text.utf8.firstIndex(where: { !isBlank($0) }),
               let last = text.utf8.lastIndex(where: { !isBlank($0) }) else { return "" }
-        return text[first...last]
+        // The end by UTF-8 index: a closed range would step over a Character to find it.
+        return text[first..<text.utf8.index(after: last)]
     }
 
     private static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }

@@ -12,8 +12,8 @@ public struct MetricsMiddleware: Middleware {
     }
 
     public func leave(_ request: Request, context: RequestContext, response: inout Response) {
-        let elapsed = ContinuousClock.now - context.startedAt
-        let nanoseconds = max(0, elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        let elapsed = (ContinuousClock.now - context.startedAt).components  // once: each read converts
+        let nanoseconds = max(0, elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
         metrics.requestEnded(method: request.method, route: context.route, status: response.status.code, nanoseconds: UInt64(nanoseconds))
     }
 }

@@ -31,8 +31,8 @@ public struct RequestLog: Sendable {
     }
 
     private func recordRequest(request: Request, context: RequestContext, response: Response, event: String?) {
-        let elapsed = ContinuousClock.now - context.startedAt
-        let microseconds = Int(elapsed.components.seconds) * 1_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000_000)
+        let elapsed = (ContinuousClock.now - context.startedAt).components  // once: each read converts
+        let microseconds = Int(elapsed.seconds) * 1_000_000 + Int(elapsed.attoseconds / 1_000_000_000_000)
         var json = JSONWriter(capacity: 512)
         json.beginObject()
         json.key(literal: "ts")
