@@ -92,6 +92,23 @@ import Testing
         #expect(authenticator.verify(.token(APIKeyToken.generate()), now: 0).failure == .unknown)
         #expect(authenticator.verify(.malformed, now: 0).failure == .malformed)
     }
+
+    @Test func aVerifiedSecretIsRememberedOnlyForItsOwnDigest() {
+        let token = APIKeyToken.generate()
+        let directory = KeyDirectory([APIKey(id: token.id, name: "k", role: .reader, digest: SecretDigest(secret: token.secret), createdAt: 0)])
+        let authenticator = Authenticator(directory: directory)
+        #expect(authenticator.verify(.token(token), now: 1).failure == nil)
+        #expect(authenticator.verify(.token(token), now: 1).failure == nil, "again, from the remembered tag")
+        let wrong = APIKeyToken(token.text.dropLast() + (token.text.last == "A" ? "B" : "A"))!
+        #expect(authenticator.verify(.token(wrong), now: 1).failure == .unknown)
+        // The same id with another secret in the database: the remembered secret no longer works.
+        let other = APIKeyToken.generate()
+        directory.replace(with: [APIKey(id: token.id, name: "k", role: .reader, digest: SecretDigest(secret: other.secret), createdAt: 0)])
+        #expect(authenticator.verify(.token(token), now: 1).failure == .unknown)
+        // Revoked after being remembered: refused all the same.
+        directory.replace(with: [APIKey(id: token.id, name: "k", role: .reader, digest: SecretDigest(secret: token.secret), createdAt: 0, revokedAt: 1)])
+        #expect(authenticator.verify(.token(token), now: 2).failure == .revoked)
+    }
 }
 
 extension Authenticator.Verdict {

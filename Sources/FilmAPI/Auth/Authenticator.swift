@@ -7,6 +7,8 @@ public struct Authenticator: Sendable {
     }
 
     let directory: KeyDirectory
+    /// Secrets that matched lately, as tags: a key's later requests skip SHA-256.
+    private let verified = VerifiedSecrets()
     /// Compared against when the id is unknown, so both paths hash and compare alike.
     private static let decoy = SecretDigest(secret: "filmd-decoy-secret")
 
@@ -22,10 +24,17 @@ public struct Authenticator: Sendable {
         case .malformed: return .failed(.malformed)
         case .token(let token):
             let key = directory.key(id: token.id)
-            let matches = (key?.digest ?? Self.decoy).matches(secret: token.secret)
-            guard let key, matches else { return .failed(.unknown) }
+            // An unknown id goes the same way against the decoy: a tag lookup, then SHA-256.
+            guard matches(token, key?.digest ?? Self.decoy), let key else { return .failed(.unknown) }
             if let failure = key.unusable(at: now) { return .failed(failure) }
             return .key(key)
         }
+    }
+
+    private func matches(_ token: APIKeyToken, _ digest: SecretDigest) -> Bool {
+        if verified.contains(id: token.id, secret: token.secret, digest: digest) { return true }
+        guard digest.matches(secret: token.secret) else { return false }
+        verified.insert(id: token.id, secret: token.secret, digest: digest)
+        return true
     }
 }
