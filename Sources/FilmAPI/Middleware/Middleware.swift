@@ -54,7 +54,7 @@ public struct MiddlewareChain: Sendable {
             } catch {
                 response = chain.errors(error, context)
             }
-            return chain.outward(request, context: context, entered: entered, response: response)
+            return chain.outward(request, context: context, entered: entered, response: consume response)
         }
     }
 
@@ -82,7 +82,7 @@ public struct MiddlewareChain: Sendable {
         } catch {
             response = errors(error, context)
         }
-        return .answered(outward(request, context: context, entered: entered, response: response))
+        return .answered(outward(request, context: context, entered: entered, response: consume response))
     }
 
     /// Runs the layers' `enter` in order; `entered` counts the layers let through. A layer's
@@ -96,8 +96,8 @@ public struct MiddlewareChain: Sendable {
     }
 
     /// The `leave` of each layer that was entered, innermost first.
-    private func outward(_ request: Request, context: RequestContext, entered: Int, response: Response) -> Response {
-        var response = response
+    private func outward(_ request: Request, context: RequestContext, entered: Int, response: consuming Response) -> Response {
+        var response = response  // moved, not copied: a copy made the first header added copy the list
         var layer = entered
         while layer > 0 {
             layer -= 1

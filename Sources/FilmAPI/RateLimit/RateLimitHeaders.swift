@@ -3,15 +3,15 @@
 /// `RateLimit: "second";r=0;t=1` (the one closest to exhaustion), plus `Retry-After` on 429.
 extension RateLimitResult {
     public var statusHeader: String? {
-        guard let closest else { return nil }
-        let name = closest.policy.name
+        guard let best = closestIndex else { return nil }
+        let name = states[best].policy.name, remaining = states[best].remaining, reset = states[best].reset
         return ASCIIText.string(capacity: name.utf8.count + 48) { text in
             text.append(UInt8(ascii: "\""))
             text.append(name)
             text.append("\";r=")
-            text.appendDecimal(closest.remaining)
+            text.appendDecimal(remaining)
             text.append(";t=")
-            text.appendDecimal(closest.reset)
+            text.appendDecimal(reset)
         }
     }
 

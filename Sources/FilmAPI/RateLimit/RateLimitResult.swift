@@ -30,14 +30,16 @@ public struct RateLimitResult: Sendable {
     public static let disabled = RateLimitResult(decision: .disabled)
 
     /// The policy closest to exhaustion: fewest requests remaining, then the longest reset.
-    public var closest: PolicyState? {
-        // By index: `min(by:)` copied each state (and its policy's name) to compare it.
+    public var closest: PolicyState? { closestIndex.map { states[$0] } }
+
+    /// Where `closest` is in `states`: compared in place, since copying a state copies its policy.
+    var closestIndex: Int? {
         guard var best = states.indices.first else { return nil }
         for index in states.indices.dropFirst()
         where (states[index].remaining, -states[index].reset) < (states[best].remaining, -states[best].reset) {
             best = index
         }
-        return states[best]
+        return best
     }
 
     /// Nanoseconds to whole seconds, rounded up.
