@@ -102,7 +102,7 @@ int filmd_header_lines_append(struct filmd_header_lines *lines, const char *name
     memcpy(end, "\r\n", 2);
     memcpy(end + 2, name, name_length);
     memcpy(end + 2 + name_length, ": ", 2);
-    memcpy(end + 2 + name_length + 2, value, value_length);
+    if (value_length > 0) memcpy(end + 2 + name_length + 2, value, value_length);  // "" may come as NULL
     lines->length += 2 + name_length + 2 + value_length;
     lines->value[lines->length] = '\0';
     return 0;

@@ -63,16 +63,24 @@ struct HeaderLines: ~Copyable {
     /// Appends one field; false when it was left out.
     @discardableResult
     mutating func append(_ name: String, _ value: String) -> Bool {
-        var name = name, value = value
-        return name.withUTF8 { name in
-            value.withUTF8 { value in
-                name.withMemoryRebound(to: CChar.self) { name in
-                    value.withMemoryRebound(to: CChar.self) { value in
-                        filmd_header_lines_append(&lines, name.baseAddress, name.count, value.baseAddress, value.count) == 0
-                    }
-                }
+        // In place (no copies of the two strings) when contiguous, as native strings are.
+        let appended = name.utf8.withContiguousStorageIfAvailable { name in
+            value.utf8.withContiguousStorageIfAvailable { value in append(name, value) }
+        }
+        if let appended, let appended { return appended }
+        return append(Array(name.utf8), Array(value.utf8))
+    }
+
+    private mutating func append(_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        name.withMemoryRebound(to: CChar.self) { name in
+            value.withMemoryRebound(to: CChar.self) { value in
+                filmd_header_lines_append(&lines, name.baseAddress, name.count, value.baseAddress, value.count) == 0
             }
         }
+    }
+
+    private mutating func append(_ name: [UInt8], _ value: [UInt8]) -> Bool {
+        name.withUnsafeBufferPointer { name in value.withUnsafeBufferPointer { value in append(name, value) } }
     }
 
     /// Appends lines formatted by `append` before (a `HeaderBlock`'s `wire`).
