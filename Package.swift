@@ -27,7 +27,8 @@ let package = Package(
                 .linkedLibrary("dl"),
             ]
         ),
-        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // SQLite's C API, plus a VFS that writes a transaction's WAL frames at once.
+        .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "FilmAPI",
             dependencies: [

@@ -68,6 +68,27 @@ import Testing
         #expect(try CatalogueFile(path: path, durability: .normal).count() == 1)
     }
 
+    /// A transaction's WAL frames reach the file in one write (wal_writes.c): every
+    /// acknowledged write must be visible to another connection at once, through many
+    /// batches, checkpoints and WAL restarts, and the file must stay sound.
+    @Test func acknowledgedWritesAreVisibleToOtherConnectionsAtOnce() async throws {
+        let store = try store()
+        let reader = try reader()
+        var films: [Film] = []
+        for index in 0..<40 { films.append(try await store.add(FilmInput(name: "Film \(index)", studio: "S", year: nil))) }
+        for round in 1...60 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for film in films { group.addTask { _ = try await store.vote(.like, film: film.id) } }
+                try await group.waitForAll()
+            }
+            let seen = try films.map { try reader.film(id: $0.id)?.likes }
+            #expect(seen.allSatisfy { $0 == Int64(round) }, "round \(round): \(seen)")
+            if round % 20 == 0 { _ = try SQLiteConnection(path: path).checkpoint(.restart) }
+        }
+        let check = try SQLiteConnection(path: path).prepare("PRAGMA integrity_check")
+        #expect(try check.step() && check.text(0) == "ok")
+    }
+
     @Test func keysetPagesNeitherRepeatNorSkip() async throws {
         let store = try store()
         for index in 1...25 { _ = try await store.add(FilmInput(name: "F\(index)", studio: "S", year: nil)) }
