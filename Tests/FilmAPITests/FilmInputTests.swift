@@ -15,6 +15,14 @@ import Testing
         }
     }
 
+    @Test func trimsUnicodeWhiteSpaceAndKeepsCombiningMarks() throws {
+        #expect("\u{3000}\tAme\u{301}lie\u{301} \n\u{A0}".trimmingWhitespace() == "Ame\u{301}lie\u{301}")
+        #expect(" \u{2003} ".trimmingWhitespace() == "")
+        #expect("x".trimmingWhitespace() == "x")
+        let film = try validate(#"{"name":"\u00a0Le \"Samoura\u00ef\" ","studio":"\tCICC","year":null}"#)
+        #expect(film == FilmInput(name: "Le \"Samouraï\"", studio: "CICC", year: nil))
+    }
+
     @Test func acceptsAndTrims() throws {
         let film = try validate(#"{"name":"  Frozen ","studio":"Disney","year":2013}"#)
         #expect(film == FilmInput(name: "Frozen", studio: "Disney", year: 2013))

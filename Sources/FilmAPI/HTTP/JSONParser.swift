@@ -101,17 +101,17 @@ struct JSONParser {
         // Fast path: no escapes.
         while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 { index += 1 }
         if current == UInt8(ascii: "\"") {
-            guard let text = String(validating: bytes[start..<index], as: UTF8.self) else { throw Invalid() }
+            guard let text = text(start..<index) else { throw Invalid() }
             index += 1
             return text
         }
-        guard let prefix = String(validating: bytes[start..<index], as: UTF8.self) else { throw Invalid() }
+        guard let prefix = text(start..<index) else { throw Invalid() }
         scalars.append(contentsOf: prefix.unicodeScalars)
         var run = index
         while true {
             guard let byte = current, byte >= 0x20 else { throw Invalid() }
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                guard let text = String(validating: bytes[run..<index], as: UTF8.self) else { throw Invalid() }
+                guard let text = text(run..<index) else { throw Invalid() }
                 scalars.append(contentsOf: text.unicodeScalars)
                 index += 1
                 if byte == UInt8(ascii: "\"") { return String(scalars) }
@@ -121,6 +121,12 @@ struct JSONParser {
                 index += 1
             }
         }
+    }
+
+    /// The bytes of `range` as text, nil unless valid UTF-8. From a buffer: on an ArraySlice,
+    /// `String(validating:)` took the generic path, several times slower.
+    private func text(_ range: Range<Int>) -> String? {
+        bytes.withUnsafeBufferPointer { String(validating: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
     }
 
     private mutating func escape() throws(Invalid) -> Unicode.Scalar {
