@@ -101,3 +101,12 @@ import Testing
         #expect(try FilmInput.validated(try JSONValue.object(from: Array(#"{"name":"A","studio":"B","year":2013.0}"#.utf8))).year == 2013)
     }
 }
+
+@Suite struct MediaTypeTests {
+    @Test(arguments: [("application/json", true), ("Application/JSON; charset=utf-8", true), (" application/json ;x=1", true),
+                      ("application/json-patch+json", false), ("text/json", false), ("", false), (";application/json", false),
+                      ("application/jsoné", false)])
+    func jsonIsTheEssenceBeforeParameters(contentType: String, isJSON: Bool) {
+        #expect(MediaType.isJSON(contentType) == isJSON)
+    }
+}

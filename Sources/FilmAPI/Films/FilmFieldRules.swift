@@ -52,14 +52,17 @@ enum FilmFieldRules {
 extension Unicode.Scalar {
     /// C0, DEL and C1 controls.
     var isControl: Bool { value < 0x20 || (0x7F...0x9F).contains(value) }
+
+    /// Unicode's White_Space; ASCII answered without the property tables (tab to CR, space).
+    var isWhitespace: Bool { isASCII ? value == 0x20 || (0x09...0x0D).contains(value) : properties.isWhitespace }
 }
 
 extension StringProtocol {
     /// Without leading and trailing white space (Unicode's definition, newlines included).
     func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        guard let first = scalars.firstIndex(where: { !$0.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.isWhitespace }) else { return "" }
         // Sliced by scalar indices and copied once: rebuilding a scalar view appended scalar by
         // scalar, a sixth of an add's instructions.
         return String(self[first..<scalars.index(after: last)])
