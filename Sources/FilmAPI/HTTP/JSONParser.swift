@@ -56,6 +56,7 @@ struct JSONParser {
         try nest()
         index += 1
         var members: [String: JSONValue] = [:]
+        members.reserveCapacity(4)  // a film's fields without regrowing (and rehashing) twice
         skipWhitespace()
         if current == UInt8(ascii: "}") { index += 1; depth -= 1; return .object(members) }
         while true {
