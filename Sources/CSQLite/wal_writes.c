@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { buffer_limit = 256 * 1024, frame_header_size = 24, wal_header_size = 32 };
+// The system VFS writes at most 128 KiB - 1 per call (it masks the size to 17 bits, and a
+// masked size of 0 reads as a full disk): the buffer stays below that.
+enum { buffer_limit = 64 * 1024, frame_header_size = 24, wal_header_size = 32 };
 
 typedef struct filmd_file filmd_file;
 struct filmd_file {
@@ -76,7 +78,7 @@ static int append(filmd_file *file, const void *data, int amount, sqlite3_int64 
     }
     if ((size_t)amount > buffer_limit) return real(file)->pMethods->xWrite(real(file), data, amount, offset);
     if (file->length + (size_t)amount > file->capacity) {
-        size_t capacity = file->capacity ? file->capacity : 16 * 1024;
+        size_t capacity = file->capacity ? file->capacity : 8 * 1024;
         while (capacity < file->length + (size_t)amount) capacity *= 2;
         unsigned char *grown = realloc(file->buffer, capacity);
         if (grown == NULL) {  // no memory for the buffer: write through

@@ -89,6 +89,19 @@ import Testing
         #expect(try check.step() && check.text(0) == "ok")
     }
 
+    /// One transaction far larger than the WAL write buffer and the page cache (it spills to
+    /// the WAL before it commits): the system VFS writes at most 128 KiB - 1 per call.
+    @Test func aLargeImportGoesThroughTheWALWriteBuffer() async throws {
+        _ = try store()
+        let rows = (0..<20_000).map { FilmImport.Row(film: FilmInput(name: "Film \($0) " + String(repeating: "x", count: 40), studio: "S", year: nil)) }
+        let file = try CatalogueFile(path: path, durability: .normal)
+        #expect(try file.importFilms(rows) == rows.count)
+        #expect(try reader().films(page: FilmPageRequest(sort: .id, limit: 1, after: nil)).first?.name.hasPrefix("Film 0 ") == true)
+        #expect(try CatalogueFile(path: path, durability: .normal).count() == rows.count)
+        let check = try SQLiteConnection(path: path).prepare("PRAGMA integrity_check")
+        #expect(try check.step() && check.text(0) == "ok")
+    }
+
     @Test func keysetPagesNeitherRepeatNorSkip() async throws {
         let store = try store()
         for index in 1...25 { _ = try await store.add(FilmInput(name: "F\(index)", studio: "S", year: nil)) }
