@@ -46,6 +46,12 @@ static int flush(filmd_file *file) {
 
 static int flush_wal_of(filmd_file *database) { return database->is_wal ? SQLITE_OK : flush(database->wal); }
 
+// The file's own buffer and, for a database file, its WAL's: before any other use of either.
+static int flush_all(filmd_file *file) {
+    int rc = flush(file);
+    return rc != SQLITE_OK ? rc : flush_wal_of(file);
+}
+
 static unsigned int big_endian_32(const unsigned char *bytes) {
     return (unsigned int)bytes[0] << 24 | (unsigned int)bytes[1] << 16 | (unsigned int)bytes[2] << 8 | bytes[3];
 }
@@ -115,8 +121,7 @@ static int file_truncate(sqlite3_file *base, sqlite3_int64 size) {
 
 static int file_sync(sqlite3_file *base, int flags) {
     filmd_file *file = (filmd_file *)base;
-    int rc = flush(file);
-    if (rc == SQLITE_OK) rc = flush_wal_of(file);
+    int rc = flush_all(file);
     return rc != SQLITE_OK ? rc : real(file)->pMethods->xSync(real(file), flags);
 }
 
@@ -128,15 +133,13 @@ static int file_size(sqlite3_file *base, sqlite3_int64 *size) {
 
 static int file_lock(sqlite3_file *base, int level) {
     filmd_file *file = (filmd_file *)base;
-    int rc = flush(file);
-    if (rc == SQLITE_OK) rc = flush_wal_of(file);
+    int rc = flush_all(file);
     return rc != SQLITE_OK ? rc : real(file)->pMethods->xLock(real(file), level);
 }
 
 static int file_unlock(sqlite3_file *base, int level) {
     filmd_file *file = (filmd_file *)base;
-    int rc = flush(file);
-    if (rc == SQLITE_OK) rc = flush_wal_of(file);
+    int rc = flush_all(file);
     return rc != SQLITE_OK ? rc : real(file)->pMethods->xUnlock(real(file), level);
 }
 
@@ -147,8 +150,7 @@ static int file_check_reserved_lock(sqlite3_file *base, int *reserved) {
 
 static int file_control(sqlite3_file *base, int op, void *argument) {
     filmd_file *file = (filmd_file *)base;
-    int rc = flush(file);
-    if (rc == SQLITE_OK) rc = flush_wal_of(file);
+    int rc = flush_all(file);
     return rc != SQLITE_OK ? rc : real(file)->pMethods->xFileControl(real(file), op, argument);
 }
 
