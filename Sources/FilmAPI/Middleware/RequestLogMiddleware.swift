@@ -39,7 +39,7 @@ public struct RequestLog: Sendable {
         json.raw { LogTimestamp.appendNow(quotedTo: &$0) }
         json.field(literal: "level", response.status.code >= 500 ? "error" : "info")
         json.field(literal: "msg", "request")
-        json.field(literal: "http.request.method", request.method == .other ? "_OTHER" : request.method.rawValue)
+        json.field(literal: "http.request.method", RequestDurations.methodLabel(request.method))
         json.field(literal: "url.path", Self.cap(request.path, Self.pathLimit))
         json.field(literal: "http.route", context.route)
         json.field(literal: "http.response.status_code", response.status.code)
@@ -65,7 +65,7 @@ public struct RequestLog: Sendable {
         json.field("level", "warning")
         json.field("msg", "security event")
         json.field("security.event", event)
-        json.field("http.request.method", request.method == .other ? "_OTHER" : request.method.rawValue)
+        json.field("http.request.method", RequestDurations.methodLabel(request.method))
         json.field("http.route", context.route)
         json.field("http.response.status_code", status.code)
         json.field("client.address", context.clientAddress)

@@ -21,17 +21,17 @@ public struct ResponseHeadersMiddleware: Middleware {
 
     public func decorate(_ response: inout Response, requestID: String, secure: Bool) {
         response.headers.add("X-Request-ID", requestID)
-        if !secure, !response.headers.contains("Content-Security-Policy"), !response.headers.contains("Cache-Control") {
+        let ownPolicy = response.headers.contains("Content-Security-Policy")
+        let ownCaching = response.headers.contains("Cache-Control")
+        if !secure, !ownPolicy, !ownCaching {
             response.headers.add(usual)
             return
         }
         response.headers.add("X-Content-Type-Options", "nosniff")
-        if !response.headers.contains("Content-Security-Policy") {
-            response.headers.add("Content-Security-Policy", Self.contentSecurityPolicy)
-        }
+        if !ownPolicy { response.headers.add("Content-Security-Policy", Self.contentSecurityPolicy) }
         response.headers.add("X-Frame-Options", "DENY")
         response.headers.add("Referrer-Policy", "no-referrer")
-        if !response.headers.contains("Cache-Control") { response.headers.add("Cache-Control", "no-store") }
+        if !ownCaching { response.headers.add("Cache-Control", "no-store") }
         response.headers.add("Cross-Origin-Resource-Policy", crossOriginResourcePolicy)
         if secure { response.headers.add("Strict-Transport-Security", "max-age=31536000") }
     }
