@@ -19,12 +19,23 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
     }()
 
     public init() throws {
-        guard Self.threadingReady, let base = event_base_new() else { throw ServerError.eventLoop }
+        guard Self.threadingReady, let base = Self.newBase() else { throw ServerError.eventLoop }
         self.base = base
         let context = Unmanaged.passUnretained(self).toOpaque()
         wakeEvent = event_new(base, -1, 0, { _, _, context in
             Unmanaged<EventLoop>.fromOpaque(context!).takeUnretainedValue().runQueuedJobs()
         }, context)
+    }
+
+    /// An epoll base that sends its interest changes to the kernel once per loop iteration:
+    /// evhttp turns reading and writing on and off several times per request, and without the
+    /// changelist each of those is an `epoll_ctl` of its own. (The changelist's known hazard is
+    /// an fd `dup`ed and closed between iterations; evhttp does neither.)
+    private static func newBase() -> OpaquePointer? {
+        guard let config = event_config_new() else { return nil }
+        defer { event_config_free(config) }
+        event_config_set_flag(config, Int32(EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST.rawValue))
+        return event_base_new_with_config(config)
     }
 
     deinit {
