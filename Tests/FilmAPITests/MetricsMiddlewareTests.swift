@@ -150,6 +150,40 @@ import Testing
         #expect(trace.entries == ["enter", "leave 500"])
     }
 
+    @Test func aDeferredEndpointAnswersThroughItsCompletionAfterTheLayersLeave() async {
+        let trace = Trace()
+        let later = Locked<Completion<Response>?>(nil)
+        let chain = MiddlewareChain([Recorder(trace: trace)], around: { _, _ in Response(status: .noContent) },
+                                    deferring: { _, _ in { _, _, completion in trace.add("endpoint"); later.withLock { $0 = completion } } }) { _, _ in
+            Response(status: .serviceUnavailable)
+        }
+        guard case .deferred(let rest) = chain.start(Request(method: .POST, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1")) else {
+            Issue.record("not deferred"); return
+        }
+        let answered = Locked<Response?>(nil)
+        rest.finish(on: RecordingQueue()) { response in answered.withLock { $0 = response } }
+        #expect(trace.entries == ["enter", "endpoint"], "nothing left before the write completes")
+        #expect(answered.withLock { $0 } == nil)
+        struct Unavailable: Error {}
+        later.withLock { $0 }?(.failure(Unavailable()))
+        #expect(answered.withLock { $0 }?.status == .serviceUnavailable)
+        #expect(trace.entries == ["enter", "endpoint", "leave 503"])
+    }
+
+    @Test func aDeferredEndpointThatThrowsIsAnsweredAtOnce() {
+        let trace = Trace()
+        struct Invalid: Error {}
+        let chain = MiddlewareChain([Recorder(trace: trace)], around: { _, _ in Response(status: .noContent) },
+                                    deferring: { _, _ in { _, _, _ in throw Invalid() } }) { _, _ in Response(status: .badRequest) }
+        guard case .deferred(let rest) = chain.start(Request(method: .POST, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1")) else {
+            Issue.record("not deferred"); return
+        }
+        let answered = Locked<Response?>(nil)
+        rest.finish(on: RecordingQueue()) { response in answered.withLock { $0 = response } }
+        #expect(answered.withLock { $0 }?.status == .badRequest)
+        #expect(trace.entries == ["enter", "leave 400"])
+    }
+
     @Test func anEndpointThatMustSuspendLeavesTheRestForATask() async {
         let trace = Trace()
         let start = chain(trace, immediately: { _, _ in nil })

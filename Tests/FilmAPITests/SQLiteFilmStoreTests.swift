@@ -68,6 +68,35 @@ import Testing
         #expect(try CatalogueFile(path: path, durability: .normal).count() == 1)
     }
 
+    /// The event loops' path: a write's completion runs once, on the queue it names, after the
+    /// COMMIT (another connection already sees the vote), and the completions of one batch
+    /// reach each queue as a single job.
+    @Test func callbackWritesCompleteOnTheirQueueAfterTheCommit() async throws {
+        let store = try store()
+        let film = try await store.add(FilmInput(name: "A", studio: "S", year: nil))
+        let otherConnection = try reader()
+        let queues = [RecordingQueue(), RecordingQueue()]
+        let outcomes = Locked<[String]>([])
+        let held = DispatchSemaphore(value: 0)
+        store.onStoreThread { held.wait() }  // the 100 writes below queue up behind this: one batch
+        await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+            for index in 0..<100 {
+                let queue = queues[index % 2]
+                store.vote(.like, film: film.id, completion: Completion(on: queue) { result in
+                    let committed = (try? otherConnection.film(id: film.id)?.likes) ?? -1
+                    let outcome = "\(queue.isRunning) \(committed) \((try? result.get())??.likes ?? -1)"
+                    if outcomes.withLock({ $0.append(outcome); return $0.count }) == 100 { finished.resume() }
+                })
+            }
+            held.signal()
+        }
+        let all = outcomes.withLock { $0 }
+        #expect(all.count == 100)
+        #expect(all.allSatisfy { $0.hasPrefix("true 100 ") }, "\(all.prefix(3))")
+        #expect(Set(all.map { $0.split(separator: " ")[2] }).count == 100, "each vote saw its own count")
+        #expect(queues.map(\.jobs) == [1, 1])
+    }
+
     /// A transaction's WAL frames reach the file in one write (wal_writes.c): every
     /// acknowledged write must be visible to another connection at once, through many
     /// batches, checkpoints and WAL restarts, and the file must stay sound.
@@ -130,5 +159,18 @@ import Testing
         let copy = path + ".backup"
         try CatalogueFile(path: path, durability: .normal).backup(to: copy)
         #expect(try CatalogueFile(path: copy, durability: .normal).count() == 1)
+    }
+}
+
+/// A completion queue that runs jobs on the thread that hands them over, counting them.
+final class RecordingQueue: CompletionQueue, @unchecked Sendable {
+    private let state = Locked((jobs: 0, running: false))
+    var jobs: Int { state.withLock { $0.jobs } }
+    var isRunning: Bool { state.withLock { $0.running } }
+
+    func execute(_ body: @escaping @Sendable () -> Void) {
+        state.withLock { $0.jobs += 1; $0.running = true }
+        body()
+        state.withLock { $0.running = false }
     }
 }

@@ -25,7 +25,8 @@ public final class Application: HTTPHandler {
         self.responseHeaders = responseHeaders
         self.metrics = metrics
         self.logger = logger
-        chain = MiddlewareChain(middleware, around: Self.dispatch, immediately: Self.dispatchImmediately) { error, context in
+        chain = MiddlewareChain(middleware, around: Self.dispatch, immediately: Self.dispatchImmediately,
+                                deferring: { _, context in context.endpoint?.deferred }) { error, context in
             ErrorResponse.response(for: error, context: context, logger: logger)
         }
     }
@@ -38,6 +39,7 @@ public final class Application: HTTPHandler {
         switch chain.start(request, context: context(for: request)) {
         case .answered(let response): .answered(response)
         case .suspending(let rest): .suspending { await rest.finish() }
+        case .deferred(let rest): .deferred { queue, done in rest.finish(on: queue, done) }
         }
     }
 

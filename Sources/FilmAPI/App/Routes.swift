@@ -4,18 +4,18 @@ public struct Routes {
                               assets: AssetController = AssetController()) -> Router {
         var router = Router()
         // The tutorial's API.
-        router.add(.GET, "/", Endpoint(role: .reader, handler: films.root, roleForRequest: votes, immediate: films.rootImmediately))
-        router.add(.POST, "/add_film", Endpoint(role: .editor, handler: films.add))
+        router.add(.GET, "/", Endpoint(role: .reader, roleForRequest: votes, immediate: films.rootImmediately, deferring: films.root))
+        router.add(.POST, "/add_film", Endpoint(role: .editor, deferring: films.add))
         router.add(.HEAD, "/add_film", Endpoint(role: .editor, answering: films.probeAdd))
         // The resource API.
         router.add(.GET, "/films", Endpoint(role: .reader, answering: films.list))
-        router.add(.POST, "/films", Endpoint(role: .editor, handler: films.add))
+        router.add(.POST, "/films", Endpoint(role: .editor, deferring: films.add))
         router.add(.GET, "/films/random", Endpoint(role: .reader, answering: films.random))
         router.add(.GET, "/films/{id}", Endpoint(role: .reader, answering: films.get))
         router.add(.PATCH, "/films/{id}", Endpoint(role: .editor, handler: films.patch))
         router.add(.DELETE, "/films/{id}", Endpoint(role: .admin, handler: films.delete))
-        router.add(.POST, "/films/{id}/like", Endpoint(role: .voter, handler: films.vote(.like)))
-        router.add(.POST, "/films/{id}/dislike", Endpoint(role: .voter, handler: films.vote(.dislike)))
+        router.add(.POST, "/films/{id}/like", Endpoint(role: .voter, deferring: films.vote(.like)))
+        router.add(.POST, "/films/{id}/dislike", Endpoint(role: .voter, deferring: films.vote(.dislike)))
         // Operations: no role, not rate limited.
         router.add(.GET, "/healthz", Endpoint(role: nil, rateLimited: false, answering: health.live))
         router.add(.GET, "/readyz", Endpoint(role: nil, rateLimited: false, handler: health.ready))

@@ -10,27 +10,27 @@ public struct FilmController: Sendable {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    /// `GET /`, `GET /?like=ID`, `GET /?dislike=ID`: records the vote, then a random film.
-    public func root(_ request: Request, _ context: RequestContext) async throws -> Response {
+    /// `GET /?like=ID`, `GET /?dislike=ID`: records the vote, then a random film, once the
+    /// vote is committed.
+    public func root(_ request: Request, _ context: RequestContext, _ completion: Completion<Response>) throws {
         let likes = request.query.values("like"), dislikes = request.query.values("dislike")
+        let vote: Vote, id: Int64
         switch (likes.count, dislikes.count) {
-        case (0, 0): break
-        case (1, 0): try await recordVote(.like, text: likes[0], field: "like")
-        case (0, 1): try await recordVote(.dislike, text: dislikes[0], field: "dislike")
+        case (0, 0): return completion(Result { try random(request, context) })
+        case (1, 0): (vote, id) = (.like, try FilmID.require(likes[0], field: "like"))
+        case (0, 1): (vote, id) = (.dislike, try FilmID.require(dislikes[0], field: "dislike"))
         default:
             throw Problem.badRequest("Send one vote per request: a single like or a single dislike.")
         }
-        return try random(request, context)
+        store.vote(vote, film: id, completion: completion.map { [self] film in
+            guard film != nil else { throw Problem.notFound("No film has id \(id).") }
+            return try random(request, context)
+        })
     }
 
     /// `GET /` without a vote: a random film, answered without suspending.
     public func rootImmediately(_ request: Request, _ context: RequestContext) throws -> Response? {
         Routes.votes(request) == nil ? try random(request, context) : nil
-    }
-
-    private func recordVote(_ vote: Vote, text: String, field: String) async throws {
-        let id = try FilmID.require(text, field: field)
-        guard try await store.vote(vote, film: id) != nil else { throw Problem.notFound("No film has id \(id).") }
     }
 
     /// `GET /films/random`
@@ -42,12 +42,13 @@ public struct FilmController: Sendable {
     }
 
     /// `POST /add_film`, `POST /films`: 201 with the stored film and its `Location`.
-    public func add(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func add(_ request: Request, _ context: RequestContext, _ completion: Completion<Response>) throws {
         let input = try FilmInput.validated(try jsonObject(request))
-        let film = try await store.add(input)
-        var response = Response.json(film.jsonBytes, status: .created)
-        response.headers.add("Location", "/films/\(film.id)")
-        return response
+        store.add(input, completion: completion.map { film in
+            var response = Response.json(film.jsonBytes, status: .created)
+            response.headers.add("Location", "/films/\(film.id)")
+            return response
+        })
     }
 
     /// `HEAD /add_film`: the route exists and takes POST.
@@ -63,11 +64,13 @@ public struct FilmController: Sendable {
     }
 
     /// `POST /films/{id}/like`, `POST /films/{id}/dislike`
-    public func vote(_ vote: Vote) -> Responder {
-        { [store] request, context in
+    public func vote(_ vote: Vote) -> DeferredResponder {
+        { [store] request, context, completion in
             let id = try filmID(context)
-            guard let film = try await store.vote(vote, film: id) else { throw Problem.notFound("No film has id \(id).") }
-            return .json(film.jsonBytes)
+            store.vote(vote, film: id, completion: completion.map { film in
+                guard let film else { throw Problem.notFound("No film has id \(id).") }
+                return .json(film.jsonBytes)
+            })
         }
     }
 

@@ -10,6 +10,30 @@ public protocol FilmStore: Sendable {
     func delete(id: Int64) async throws -> Bool
     /// Whether the database answers (readiness).
     func isHealthy() async -> Bool
+
+    /// `add`, answered through `completion` on its queue once committed (no task on the caller's side).
+    func add(_ film: FilmInput, completion: Completion<Film>)
+    /// `vote`, answered through `completion` on its queue once committed.
+    func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>)
+}
+
+extension FilmStore {
+    /// For stores with only the async writes (test doubles): the write in a task.
+    public func add(_ film: FilmInput, completion: Completion<Film>) {
+        complete(completion) { try await add(film) }
+    }
+
+    public func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>) {
+        complete(completion) { try await self.vote(vote, film: id) }
+    }
+
+    private func complete<Value: Sendable>(_ completion: Completion<Value>, _ write: @escaping @Sendable () async throws -> Value) {
+        Task {
+            let result: Result<Value, any Error>
+            do { result = .success(try await write()) } catch { result = .failure(error) }
+            completion.queue.execute { completion(result) }
+        }
+    }
 }
 
 /// The catalogue's reads. Synchronous: each event loop has its own read connection and reads

@@ -5,6 +5,11 @@ public typealias Responder = @Sendable (Request, RequestContext) async throws ->
 /// this request needs the suspending `Responder` after all (`GET /?like=` writes).
 public typealias ImmediateResponder = @Sendable (Request, RequestContext) throws -> Response?
 
+/// A handler that answers after a write without a task: it hands `completion` to the store
+/// (or calls it with an error) and returns; the completion runs on the request's loop. A
+/// thrown error is answered at once.
+public typealias DeferredResponder = @Sendable (Request, RequestContext, Completion<Response>) throws -> Void
+
 /// What a route allows a caller: the least role that may call it (`nil` = anyone, keys ignored
 /// for the decision) and whether the rate limiter counts it.
 public struct Endpoint: Sendable {
@@ -15,6 +20,8 @@ public struct Endpoint: Sendable {
     public var roleForRequest: (@Sendable (Request) -> Role?)?
     /// Answers the requests it can without a task (see `MiddlewareChain.start`).
     public var immediate: ImmediateResponder?
+    /// Answers the rest without a task, after a write (see `MiddlewareChain.start`).
+    public var deferred: DeferredResponder?
 
     public init(role: Role?, rateLimited: Bool = true, handler: @escaping Responder,
                 roleForRequest: (@Sendable (Request) -> Role?)? = nil, immediate: ImmediateResponder? = nil) {
@@ -23,6 +30,16 @@ public struct Endpoint: Sendable {
         self.handler = handler
         self.roleForRequest = roleForRequest
         self.immediate = immediate
+    }
+
+    /// An endpoint that answers after a write: `deferred` takes the requests `immediate` does
+    /// not answer; awaited in a task only where no event loop serves (`respond(to:)` in tests).
+    public init(role: Role?, rateLimited: Bool = true, roleForRequest: (@Sendable (Request) -> Role?)? = nil,
+                immediate: ImmediateResponder? = nil, deferring deferred: @escaping DeferredResponder) {
+        self.init(role: role, rateLimited: rateLimited, handler: { request, context in
+            try await Completion.awaiting { try deferred(request, context, $0) }
+        }, roleForRequest: roleForRequest, immediate: immediate)
+        self.deferred = deferred
     }
 
     /// An endpoint whose handler never suspends.

@@ -23,21 +23,26 @@ public struct MiddlewareChain: Sendable {
     let endpoint: Responder
     /// The endpoint's answer when it can give one without suspending (nil: use `endpoint`).
     let immediateEndpoint: ImmediateResponder
+    /// The endpoint's callback form for this request, when it has one (nil: use `endpoint`).
+    let deferredEndpoint: @Sendable (Request, RequestContext) -> DeferredResponder?
     let errors: @Sendable (any Error, RequestContext) -> Response
 
     public init(_ layers: [any Middleware], around endpoint: @escaping Responder,
                 immediately immediateEndpoint: @escaping ImmediateResponder = { _, _ in nil },
+                deferring deferredEndpoint: @escaping @Sendable (Request, RequestContext) -> DeferredResponder? = { _, _ in nil },
                 errors: @escaping @Sendable (any Error, RequestContext) -> Response) {
         self.layers = layers
         self.endpoint = endpoint
         self.immediateEndpoint = immediateEndpoint
+        self.deferredEndpoint = deferredEndpoint
         self.errors = errors
     }
 
-    /// How far `start` got: the response, or the rest of the chain, which suspends.
+    /// How far `start` got: the response, or the rest of the chain, which suspends or calls back.
     public enum Start: Sendable {
         case answered(Response)
         case suspending(Rest)
+        case deferred(Deferred)
     }
 
     /// The endpoint and the layers' `leave`, for a request whose endpoint suspends.
@@ -58,16 +63,50 @@ public struct MiddlewareChain: Sendable {
         }
     }
 
+    /// The endpoint's callback form and the layers' `leave`, for a request that waits for a
+    /// write without a task.
+    public struct Deferred: Sendable {
+        let rest: Rest
+        let endpoint: DeferredResponder
+
+        /// Runs the endpoint; `done` gets the response on `queue` (at once if the endpoint threw).
+        public func finish(on queue: any CompletionQueue, _ done: @escaping @Sendable (Response) -> Void) {
+            let rest = rest
+            let completion = Completion<Response>(on: queue) { result in
+                var response: Response
+                switch result {
+                case .success(let answer): response = answer
+                case .failure(let error): response = rest.chain.errors(error, rest.context)
+                }
+                done(rest.chain.outward(rest.request, context: rest.context, entered: rest.entered, response: consume response))
+            }
+            do {
+                try endpoint(rest.request, rest.context, completion)
+            } catch {
+                completion(.failure(error))
+            }
+        }
+
+        /// The same, awaited (where no event loop serves the request).
+        public func finish() async -> Response {
+            await withCheckedContinuation { continuation in
+                finish(on: InlineQueue.shared) { continuation.resume(returning: $0) }
+            }
+        }
+    }
+
     public func respond(to request: Request, context: RequestContext) async -> Response {
         switch start(request, context: context) {
         case .answered(let response): response
         case .suspending(let rest): await rest.finish()
+        case .deferred(let deferred): await deferred.finish()
         }
     }
 
     /// Runs the layers' `enter` and, when it answers without suspending, the endpoint and the
     /// layers' `leave`: most reads need no task at all (a task per request cost about a tenth
-    /// of a GET /: its allocation, slabs for its frames, the queue, the switches).
+    /// of a GET /: its allocation, slabs for its frames, the queue, the switches). Writes with a
+    /// callback form need none either: they come back as `deferred`.
     public func start(_ request: Request, context: RequestContext) -> Start {
         var entered = 0
         var response: Response
@@ -76,6 +115,9 @@ public struct MiddlewareChain: Sendable {
                 response = answer
             } else if let answer = try immediateEndpoint(request, context) {
                 response = answer
+            } else if let deferred = deferredEndpoint(request, context) {
+                return .deferred(Deferred(rest: Rest(chain: self, request: request, context: context, entered: entered),
+                                          endpoint: deferred))
             } else {
                 return .suspending(Rest(chain: self, request: request, context: context, entered: entered))
             }

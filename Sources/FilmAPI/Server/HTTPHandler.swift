@@ -9,10 +9,12 @@ public protocol HTTPHandler: Sendable {
     func refuse(_ status: HTTPStatus, peer: PeerAddress) -> Response
 }
 
-/// A request answered at once, or the rest of its answer, which suspends.
+/// A request answered at once, or the rest of its answer, which suspends or calls back.
 public enum HandlerStart: Sendable {
     case answered(Response)
     case suspending(@Sendable () async -> Response)
+    /// Gives the response to the callback, on the queue it is handed (the request's loop).
+    case deferred(@Sendable (any CompletionQueue, @escaping @Sendable (Response) -> Void) -> Void)
 }
 
 extension HTTPHandler {

@@ -105,6 +105,8 @@ public final class HTTPServer: @unchecked Sendable {
             isolation.assumeIsolated { isolation in
                 isolation.answer(with: rest) { _, response in reply.send(response, close: false) }
             }
+        case .deferred(let rest):
+            rest(loop) { response in reply.send(response, close: false) }
         }
     }
 

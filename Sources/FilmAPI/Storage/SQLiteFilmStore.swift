@@ -46,6 +46,14 @@ public actor SQLiteFilmStore: FilmStore {
         try await write { try $0.delete(id: id) }
     }
 
+    public nonisolated func add(_ film: FilmInput, completion: Completion<Film>) {
+        submit(PendingWrite({ try $0.add(film) }, completion))
+    }
+
+    public nonisolated func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>) {
+        submit(PendingWrite({ try $0.vote(vote, id: id) }, completion))
+    }
+
     /// Loads `films` in one transaction when the catalogue is empty; returns how many.
     public func seed(_ films: [FilmImport.Row]) throws -> Int {
         guard try database.count() == 0 else { return 0 }
@@ -59,9 +67,18 @@ public actor SQLiteFilmStore: FilmStore {
     /// thread, then the loop.
     private nonisolated(nonsending) func write<T: Sendable>(_ operation: @escaping @Sendable (FilmDatabase) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let pending = PendingWrite(operation, continuation)
-            executor.execute { self.assumeIsolated { $0.join(pending) } }
+            submit(PendingWrite(operation, continuation))
         }
+    }
+
+    /// Runs `body` on the store's thread behind the work queued before it (tests hold the
+    /// thread with it to see what one batch does).
+    nonisolated func onStoreThread(_ body: @escaping @Sendable () -> Void) {
+        executor.execute(body)
+    }
+
+    private nonisolated func submit(_ write: PendingWrite) {
+        executor.execute { self.assumeIsolated { $0.join(write) } }
     }
 
     private func join(_ write: PendingWrite) {
@@ -76,15 +93,33 @@ public actor SQLiteFilmStore: FilmStore {
         let writes = batch
         batch.removeAll(keepingCapacity: true)
         flushScheduled = false
+        var commitError: (any Error)?
         do {
             try database.transaction { writes.forEach { $0.run(database) } }
         } catch {
-            // BEGIN or COMMIT failed: nothing of the batch is acknowledged.
-            writes.forEach { $0.fail(StorageUnavailable(underlying: error)) }
-            return
+            commitError = error  // BEGIN or COMMIT failed: nothing of the batch is acknowledged
         }
-        writes.forEach { $0.acknowledge() }
-        checkpointer.restartIfDue(database.connection)
+        settle(writes, commitError: commitError)
+        if commitError == nil { checkpointer.restartIfDue(database.connection) }
+    }
+
+    /// Answers a batch's writers: continuations at once, completions in one job per loop.
+    private func settle(_ writes: [PendingWrite], commitError: (any Error)?) {
+        var perQueue: [(queue: any CompletionQueue, writes: [PendingWrite])] = []
+        for write in writes {
+            guard let queue = write.queue else {
+                write.settle(commitError)
+                continue
+            }
+            if let index = perQueue.firstIndex(where: { $0.queue === queue }) {
+                perQueue[index].writes.append(write)
+            } else {
+                perQueue.append((queue, [write]))
+            }
+        }
+        for (queue, writes) in perQueue {
+            queue.execute { writes.forEach { $0.settle(commitError) } }
+        }
     }
 }
 
@@ -92,18 +127,32 @@ public actor SQLiteFilmStore: FilmStore {
 /// caller hears of its result only after the COMMIT.
 private struct PendingWrite: @unchecked Sendable {  // handed to the store's thread once
     let run: (FilmDatabase) -> Void
-    let acknowledge: () -> Void
-    let fail: (any Error) -> Void
+    /// Where `settle` must run; nil: any thread (it resumes a continuation).
+    let queue: (any CompletionQueue)?
+    /// Gives the writer its result, or the COMMIT's failure.
+    let settle: (_ commitError: (any Error)?) -> Void
 
     init<T: Sendable>(_ operation: @escaping @Sendable (FilmDatabase) throws -> T, _ continuation: CheckedContinuation<T, any Error>) {
         let outcome = Outcome<T>()
         run = { database in outcome.result = Result { try operation(database) } }
-        acknowledge = { continuation.resume(with: outcome.result ?? .failure(StorageUnavailable(underlying: CancellationError()))) }
-        fail = { continuation.resume(throwing: $0) }
+        queue = nil
+        settle = { continuation.resume(with: outcome.settled(commitError: $0)) }
+    }
+
+    init<T: Sendable>(_ operation: @escaping @Sendable (FilmDatabase) throws -> T, _ completion: Completion<T>) {
+        let outcome = Outcome<T>()
+        run = { database in outcome.result = Result { try operation(database) } }
+        queue = completion.queue
+        settle = { completion(outcome.settled(commitError: $0)) }
     }
 
     private final class Outcome<T> {
         var result: Result<T, any Error>?
+
+        func settled(commitError: (any Error)?) -> Result<T, any Error> {
+            if let commitError { return .failure(StorageUnavailable(underlying: commitError)) }
+            return result ?? .failure(StorageUnavailable(underlying: CancellationError()))
+        }
     }
 }
 
