@@ -17,6 +17,12 @@ final class WALCheckpointer: Sendable {
     /// 30 ms at 64 MiB (at 4 MiB no better, and fewer likes per second).
     static let restartFrames: Int32 = 16_384
 
+    /// Passes over the WAL before asking for a restart, and the frames written during a pass
+    /// that are few enough to stop early. Likes at 26k/s: a restart held writes up 6-11 ms
+    /// after one pass, 2-6 ms after up to six (p99 16 -> 11 ms).
+    static let catchUpPasses = 6
+    static let shortTail: Int32 = 256
+
     private let restartWanted = Atomic<Bool>(false)
 
     init(path: String) throws {
@@ -31,7 +37,18 @@ final class WALCheckpointer: Sendable {
                 Thread.sleep(forTimeInterval: Self.interval)
                 guard !restartWanted.load(ordering: .acquiring) else { continue }
                 do {
-                    if try connection.checkpoint(.passive) > Self.restartFrames { restartWanted.store(true, ordering: .releasing) }
+                    var wal = try connection.checkpoint(.passive)
+                    guard wal.frames > Self.restartFrames else { continue }
+                    // Catch up before asking: each pass copies what arrived during the one
+                    // before, so the store's RESTART, which holds up writes while it copies
+                    // and syncs, finds only a short tail.
+                    for _ in 0..<Self.catchUpPasses {
+                        let next = try connection.checkpoint(.passive)
+                        let arrived = next.frames - wal.frames  // written during the pass before
+                        wal = next
+                        if arrived <= Self.shortTail { break }
+                    }
+                    restartWanted.store(true, ordering: .releasing)
                 } catch {
                     continue  // busy: the next round tries again; the WAL is durable meanwhile
                 }

@@ -57,12 +57,14 @@ final class SQLiteConnection {
         case restart
     }
 
-    /// Runs a checkpoint; returns the pages that were in the WAL.
-    func checkpoint(_ mode: CheckpointMode) throws(SQLiteError) -> Int32 {
-        var logPages: Int32 = 0, copied: Int32 = 0
+    /// Runs a checkpoint; returns the frames in the WAL and how many of them are now in the
+    /// database file.
+    @discardableResult
+    func checkpoint(_ mode: CheckpointMode) throws(SQLiteError) -> (frames: Int32, copied: Int32) {
+        var frames: Int32 = 0, copied: Int32 = 0
         try check(sqlite3_wal_checkpoint_v2(handle, nil, mode == .passive ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_RESTART,
-                                            &logPages, &copied))
-        return logPages
+                                            &frames, &copied))
+        return (frames, copied)
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }
