@@ -61,10 +61,11 @@ public actor SQLiteFilmStore: FilmStore {
         return films.count
     }
 
-    /// Queues one single-statement write for the next batch and waits for its commit. The
-    /// wait stays on the caller's executor (its event loop): the commit wakes the request's task
-    /// there directly. Waiting inside the actor woke it on the global pool first, then the store
-    /// thread, then the loop.
+    /// Queues one single-statement write for the next batch and waits for its commit, on the
+    /// caller's executor (waiting inside the actor went through the store thread as well).
+    /// Swift resumes the continuation on its global pool and hops back to the caller from
+    /// there, so the hot writes take the completion form instead (`add(_:completion:)`,
+    /// `vote(_:film:completion:)`); PATCH, DELETE and the tests use this one.
     private nonisolated(nonsending) func write<T: Sendable>(_ operation: @escaping @Sendable (FilmDatabase) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             submit(PendingWrite(operation, continuation))
