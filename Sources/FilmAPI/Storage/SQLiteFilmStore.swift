@@ -134,17 +134,19 @@ private struct PendingWrite: @unchecked Sendable {  // handed to the store's thr
     let settle: (_ commitError: (any Error)?) -> Void
 
     init<T: Sendable>(_ operation: @escaping @Sendable (FilmDatabase) throws -> T, _ continuation: CheckedContinuation<T, any Error>) {
-        let outcome = Outcome<T>()
-        run = { database in outcome.result = Result { try operation(database) } }
-        queue = nil
-        settle = { continuation.resume(with: outcome.settled(commitError: $0)) }
+        self.init(operation, on: nil) { continuation.resume(with: $0) }
     }
 
     init<T: Sendable>(_ operation: @escaping @Sendable (FilmDatabase) throws -> T, _ completion: Completion<T>) {
+        self.init(operation, on: completion.queue) { completion($0) }
+    }
+
+    private init<T: Sendable>(_ operation: @escaping @Sendable (FilmDatabase) throws -> T, on queue: (any CompletionQueue)?,
+                              deliver: @escaping (Result<T, any Error>) -> Void) {
         let outcome = Outcome<T>()
         run = { database in outcome.result = Result { try operation(database) } }
-        queue = completion.queue
-        settle = { completion(outcome.settled(commitError: $0)) }
+        self.queue = queue
+        settle = { deliver(outcome.settled(commitError: $0)) }
     }
 
     private final class Outcome<T> {
