@@ -139,7 +139,7 @@ struct evhttp_request *evhttp_request_new(void (*cb)(struct evhttp_request *, vo
     struct evhttp_request *req = real_request_new(cb, arg);
     struct filmd_server *s = server_for((struct evhttp *)arg);
     if (req == NULL || s == NULL || s->header_timeout_ms <= 0) return req;
-    struct filmd_pending *p = calloc(1, sizeof *p);
+    struct filmd_pending *p = filmd_zeroed_alloc(sizeof *p);
     if (p == NULL) return req;
     p->server = s;
     p->req = req;

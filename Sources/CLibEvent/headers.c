@@ -125,7 +125,7 @@ const char *filmd_header_lines_text(const struct filmd_header_lines *lines) {
 }
 
 static struct evkeyval *entry(const char *key, char *value) {
-    struct evkeyval *header = calloc(1, sizeof *header);
+    struct evkeyval *header = filmd_zeroed_alloc(sizeof *header);
     if (header == NULL) return NULL;
     if ((header->key = strdup(key)) == NULL) {
         free(header);

@@ -10,6 +10,22 @@
 #define MADV_PAGEOUT 21
 #endif
 
+// glibc 2.36's calloc never takes a chunk from the thread's cache (tcache): each call goes
+// to the arena, and the chunks it hands out, freed later, overflow the cache's seven slots per
+// size into the slower bins. evhttp callocs a dozen small blocks per request.
+void *filmd_zeroed_alloc(size_t bytes) {
+    void *block = malloc(bytes);
+    if (block != NULL) memset(block, 0, bytes);
+    return block;
+}
+
+void filmd_libevent_use_malloc(void) {
+    // With its own functions set, libevent's calloc is malloc and memset (its strdup malloc
+    // and memcpy). Before any libevent call: memory must be freed by the family that made it,
+    // and these are libc's own malloc, realloc and free anyway.
+    event_set_mem_functions(malloc, realloc, free);
+}
+
 void filmd_keep_freed_memory(size_t bytes) {
     mallopt(M_TRIM_THRESHOLD, (int)bytes);
 }

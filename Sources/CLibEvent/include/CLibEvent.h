@@ -87,6 +87,13 @@ int filmd_header_lines_add(struct filmd_header_lines *lines, struct evkeyvalq *h
 /// Frees lines that are not going to evhttp.
 void filmd_header_lines_free(struct filmd_header_lines *lines);
 
+/// `calloc` through the thread's malloc cache: malloc, then memset.
+void *filmd_zeroed_alloc(size_t bytes);
+
+/// Makes libevent allocate with malloc (and zero blocks itself) rather than calloc, which in
+/// glibc 2.36 bypasses the per-thread cache. Call before any other libevent function.
+void filmd_libevent_use_malloc(void);
+
 /// Lets up to `bytes` of freed memory stay mapped at the top of each malloc heap. glibc hands
 /// it back with madvise from 128 KiB on, and a store thread that crossed that with every
 /// group commit paid a TLB flush on every core each time.

@@ -14,8 +14,10 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
     private var thread: pthread_t?
 
     private static let threadingReady: Bool = {
-        // Must precede event_base_new, or event_active from another thread does not wake the loop.
-        evthread_use_pthreads() == 0
+        // The allocator first (it must precede every other libevent call); threading must
+        // precede event_base_new, or event_active from another thread does not wake the loop.
+        filmd_libevent_use_malloc()
+        return evthread_use_pthreads() == 0
     }()
 
     public init() throws {
