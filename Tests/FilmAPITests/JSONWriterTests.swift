@@ -36,4 +36,43 @@ import Testing
         json.endObject()
         #expect(String(decoding: json.bytes, as: UTF8.self) == #"{"a.b":"x","ms":1.234,"small":0.007,"whole":2.000,"none":null}"#)
     }
+
+    /// Each character that must be escaped (and two that must not), at every position around
+    /// the writer's eight-byte steps: a step that skipped one would leave it raw in the output.
+    @Test(arguments: [
+        ("\"", #"\""#), ("\\", #"\\"#), ("\n", #"\n"#), ("\u{1B}", #"\u001b"#), ("\u{7F}", #"\u007f"#),
+        ("\u{85}", #"\u0085"#), ("\u{2028}", #"\u2028"#), ("é", "é"), ("\u{1F3AC}", "\u{1F3AC}"),
+    ])
+    func escapesAtEveryOffset(character: String, escaped: String) {
+        for offset in 0...17 {
+            let before = String(repeating: "a", count: offset), after = String(repeating: "b", count: 19 - offset)
+            var json = JSONWriter()
+            json.string(before + character + after)
+            #expect(String(decoding: json.bytes, as: UTF8.self) == "\"" + before + escaped + after + "\"", "offset \(offset)")
+        }
+    }
+
+    @Test func plainTextOfAnyLengthIsCopiedWhole() {
+        for length in 0...40 {
+            let bytes: [UInt8] = (0..<length).map { index in
+                let byte = UInt8(0x20 + index * 7 % 0x5F)
+                return byte == 0x22 || byte == 0x5C ? 0x2E : byte
+            }
+            let text = String(decoding: bytes, as: UTF8.self)  // printable ASCII but the two that need escaping
+            var json = JSONWriter()
+            json.string(text)
+            #expect(String(decoding: json.bytes, as: UTF8.self) == "\"" + text + "\"")
+        }
+    }
+
+    @Test func literalKeysAreSeparatedByCommas() {
+        var json = JSONWriter(capacity: 1)  // grows inside the key writes
+        json.beginObject()
+        json.field(literal: "a", 1)
+        json.field(literal: "http.response.status_code", "x")
+        json.key(literal: "")
+        json.null()
+        json.endObject()
+        #expect(String(decoding: json.bytes, as: UTF8.self) == #"{"a":1,"http.response.status_code":"x","":null}"#)
+    }
 }

@@ -26,6 +26,14 @@ public struct ByteBuffer: ~Copyable {
         count += bytes.count
     }
 
+    /// Lets `write` put up to `maximum` bytes straight after the last one; it returns how many
+    /// it wrote. One capacity check for a run of small pieces (a JSON key is five).
+    @inline(__always)
+    public mutating func append(atMost maximum: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int) {
+        if count + maximum > storage.count { grow(toHold: count + maximum) }
+        count += write(storage.baseAddress! + count)
+    }
+
     public mutating func append(_ text: String) {
         if text.utf8.withContiguousStorageIfAvailable({ append($0) }) == nil { append(Array(text.utf8)) }
     }
