@@ -9,7 +9,10 @@ final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
     private var thread: pthread_t?
 
     init(name: String) {
-        let thread = Thread { [unowned self] in self.run() }
+        // Strongly: the thread runs for the life of the process and keeps its executor. With
+        // `unowned`, an executor dropped before its thread first ran (a store that failed to
+        // open, in a test) crashed the process when the thread started.
+        let thread = Thread { self.run() }
         thread.name = name
         thread.start()
     }
