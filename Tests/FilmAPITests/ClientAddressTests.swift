@@ -57,6 +57,9 @@ import Testing
         #expect(IPAddress("[2001:DB8::1]")?.description == "2001:db8::1")
         #expect(IPAddress("2001:db8::1")?.isIPv4 == false)
         #expect(IPAddress("256.0.0.1") == nil && IPAddress("example.com") == nil && IPAddress("") == nil)
+        #expect(IPAddress("[]") == nil && IPAddress("[1.2.3.4") == nil && IPAddress("1.2.3.4\u{0}9") == nil)
+        #expect(IPAddress("0000:0000:0000:0000:0000:ffff:255.255.255.255")?.description == "255.255.255.255")
+        #expect(IPAddress(String(repeating: "0", count: 60) + "::1") == nil)
         func address(_ text: String) throws -> IPAddress { try #require(IPAddress(text)) }
         let v4 = try #require(AddressRange("10.0.0.0/8"))
         #expect(try v4.contains(address("10.255.1.2")))

@@ -13,18 +13,31 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     public init?(_ text: some StringProtocol) {
         var text = String(text)
-        if text.hasPrefix("["), text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            high = 0
-            low = 0xFFFF << 32 | UInt64(UInt32(bigEndian: v4.s_addr))
-            return
-        }
-        var v6 = in6_addr()
-        guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
-        (high, low) = withUnsafeBytes(of: v6) { raw in
-            (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        guard let (high, low) = text.withUTF8(Self.parse) else { return nil }
+        self.high = high
+        self.low = low
+    }
+
+    /// inet_pton on a NUL-terminated copy on the stack: on the bytes, as the String checks and
+    /// C-string bridging cost more than the parse itself.
+    private static func parse(_ utf8: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
+        var text = utf8[...]
+        if text.first == UInt8(ascii: "["), text.last == UInt8(ascii: "]") { text = text.dropFirst().dropLast() }
+        // The longest address (IPv4-mapped IPv6) is 45 bytes; a NUL would end the C string early.
+        guard text.count < 64, !text.contains(0) else { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { cText -> (UInt64, UInt64)? in
+            let base = cText.baseAddress!
+            let source = UnsafeBufferPointer(rebasing: text)
+            if let start = source.baseAddress { UnsafeMutableRawPointer(base).copyMemory(from: start, byteCount: source.count) }
+            base[source.count] = 0
+            var v4 = in_addr()
+            if inet_pton(AF_INET, base, &v4) == 1 { return (0, 0xFFFF << 32 | UInt64(UInt32(bigEndian: v4.s_addr))) }
+            var v6 = in6_addr()
+            guard inet_pton(AF_INET6, base, &v6) == 1 else { return nil }
+            return withUnsafeBytes(of: v6) { raw in
+                (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                 UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            }
         }
     }
 
