@@ -22,6 +22,27 @@ import Testing
         #expect(parameters.isEmpty)
     }
 
+    /// Routes are tried in the order they were added: a literal added after a template that
+    /// matches it stays behind that template, the literal shortcut notwithstanding.
+    @Test func anEarlierTemplateKeepsWinningOverALaterLiteral() {
+        var router = Router()
+        let ok: Responder = { _, _ in Response(status: .ok) }
+        router.add(.GET, "/films/{id}", Endpoint(role: .reader, handler: ok))
+        router.add(.POST, "/films/export", Endpoint(role: .admin, handler: ok))
+        router.add(.GET, "/health", Endpoint(role: nil, handler: ok))
+        guard case .found(let template, _, let parameters) = router.match(.GET, path: "/films/export") else {
+            Issue.record("no match"); return
+        }
+        #expect(template == "/films/{id}" && parameters == ["id": "export"])
+        guard case .found(let health, _, _) = router.match(.HEAD, path: "/health") else { Issue.record("no match"); return }
+        #expect(health == "/health")
+        guard case .methodNotAllowed(let path, let allow) = router.match(.POST, path: "/health") else {
+            Issue.record("expected 405"); return
+        }
+        #expect(path == "/health" && allow == [.GET, .HEAD, .OPTIONS])
+        guard case .notFound = router.match(.GET, path: "/health/") else { Issue.record("a trailing slash is another path"); return }
+    }
+
     @Test func parameterIsBound() {
         guard case .found(let template, let endpoint, let parameters) = router.match(.DELETE, path: "/films/42") else {
             Issue.record("no match"); return

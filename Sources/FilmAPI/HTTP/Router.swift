@@ -11,17 +11,19 @@ public typealias ImmediateResponder = @Sendable (Request, RequestContext) throws
 public typealias DeferredResponder = @Sendable (Request, RequestContext, Completion<Response>) throws -> Void
 
 /// What a route allows a caller: the least role that may call it (`nil` = anyone, keys ignored
-/// for the decision) and whether the rate limiter counts it.
-public struct Endpoint: Sendable {
-    public var role: Role?
-    public var rateLimited: Bool
-    public var handler: Responder
+/// for the decision) and whether the rate limiter counts it. A class: every request carries
+/// its endpoint from the router through the chain, and a struct of four closures cost four
+/// retains and releases at each of those steps.
+public final class Endpoint: Sendable {
+    public let role: Role?
+    public let rateLimited: Bool
+    public let handler: Responder
     /// A stricter role some requests of the route need (`GET /?like=ID` needs `voter`).
-    public var roleForRequest: (@Sendable (Request) -> Role?)?
+    public let roleForRequest: (@Sendable (Request) -> Role?)?
     /// Answers the requests it can without a task (see `MiddlewareChain.start`).
-    public var immediate: ImmediateResponder?
+    public let immediate: ImmediateResponder?
     /// Answers the rest without a task, after a write (see `MiddlewareChain.start`).
-    public var deferred: DeferredResponder?
+    public let deferred: DeferredResponder?
 
     public init(role: Role?, rateLimited: Bool = true, handler: @escaping Responder,
                 roleForRequest: (@Sendable (Request) -> Role?)? = nil, immediate: ImmediateResponder? = nil) {
@@ -30,21 +32,26 @@ public struct Endpoint: Sendable {
         self.handler = handler
         self.roleForRequest = roleForRequest
         self.immediate = immediate
+        deferred = nil
     }
 
     /// An endpoint that answers after a write: `deferred` takes the requests `immediate` does
     /// not answer; awaited in a task only where no event loop serves (`respond(to:)` in tests).
     public init(role: Role?, rateLimited: Bool = true, roleForRequest: (@Sendable (Request) -> Role?)? = nil,
                 immediate: ImmediateResponder? = nil, deferring deferred: @escaping DeferredResponder) {
-        self.init(role: role, rateLimited: rateLimited, handler: { request, context in
+        self.role = role
+        self.rateLimited = rateLimited
+        handler = { request, context in
             try await Completion.awaiting { try deferred(request, context, $0) }
-        }, roleForRequest: roleForRequest, immediate: immediate)
+        }
+        self.roleForRequest = roleForRequest
+        self.immediate = immediate
         self.deferred = deferred
     }
 
     /// An endpoint whose handler never suspends.
-    public init(role: Role?, rateLimited: Bool = true,
-                answering handler: @escaping @Sendable (Request, RequestContext) throws -> Response) {
+    public convenience init(role: Role?, rateLimited: Bool = true,
+                            answering handler: @escaping @Sendable (Request, RequestContext) throws -> Response) {
         self.init(role: role, rateLimited: rateLimited, handler: { try handler($0, $1) }, immediate: { try handler($0, $1) })
     }
 
@@ -71,6 +78,9 @@ public struct Router: Sendable {
     }
 
     private var routes: [Route] = []
+    /// Templates without parameters that no earlier route also matches, by their path: one
+    /// lookup instead of splitting the path (GET / is most of the traffic).
+    private var literalRoutes: [String: Int] = [:]
 
     public init() {}
 
@@ -78,9 +88,15 @@ public struct Router: Sendable {
     public mutating func add(_ method: HTTPMethod, _ template: String, _ endpoint: Endpoint) {
         if let index = routes.firstIndex(where: { $0.template == template }) {
             routes[index].endpoints[method] = endpoint
-        } else {
-            routes.append(Route(template: template, segments: Self.segments(of: template), endpoints: [method: endpoint]))
+            return
         }
+        let segments = Self.segments(of: template)
+        // Routes are tried in the order they were added; a literal that an earlier template
+        // already matches must keep losing to it, so it goes by the slow path.
+        if !segments.contains(where: Self.isParameter), !routes.contains(where: { Self.bind($0.segments, to: segments) != nil }) {
+            literalRoutes[template] = routes.count
+        }
+        routes.append(Route(template: template, segments: segments, endpoints: [method: endpoint]))
     }
 
     /// Every template with its methods (without the implied HEAD and OPTIONS), for
@@ -94,15 +110,21 @@ public struct Router: Sendable {
     }
 
     public func match(_ method: HTTPMethod, path: String) -> Match {
+        if let index = literalRoutes[path] { return match(method, routes[index], parameters: [:]) }
         let parts = Self.segments(of: path)
-        for route in routes where route.segments.count == parts.count {
-            guard let parameters = Self.bind(route.segments, to: parts) else { continue }
-            if let endpoint = route.endpoints[method] ?? (method == .HEAD ? route.endpoints[.GET] : nil) {
-                return .found(template: route.template, endpoint: endpoint, parameters: parameters)
-            }
-            return .methodNotAllowed(template: route.template, allow: allowedMethods(route))
+        // By index: `for route in routes` copied each route (three retains and releases).
+        for index in routes.indices where routes[index].segments.count == parts.count {
+            guard let parameters = Self.bind(routes[index].segments, to: parts) else { continue }
+            return match(method, routes[index], parameters: parameters)
         }
         return .notFound
+    }
+
+    private func match(_ method: HTTPMethod, _ route: Route, parameters: [String: String]) -> Match {
+        if let endpoint = route.endpoints[method] ?? (method == .HEAD ? route.endpoints[.GET] : nil) {
+            return .found(template: route.template, endpoint: endpoint, parameters: parameters)
+        }
+        return .methodNotAllowed(template: route.template, allow: allowedMethods(route))
     }
 
     /// The methods a path answers, for `Allow` and CORS preflights (nil: no such path).
@@ -141,10 +163,12 @@ public struct Router: Sendable {
         return parts
     }
 
+    private static func isParameter(_ segment: Substring) -> Bool { segment.first == "{" && segment.last == "}" }
+
     private static func bind(_ template: [Substring], to parts: [Substring]) -> [String: String]? {
         var parameters: [String: String] = [:]
         for (expected, actual) in zip(template, parts) {
-            if expected.first == "{", expected.last == "}" {
+            if isParameter(expected) {
                 guard !actual.isEmpty else { return nil }
                 parameters[String(expected.dropFirst().dropLast())] = String(actual)
             } else if expected != actual {
