@@ -9,6 +9,14 @@ import Testing
         #expect(String(decoding: json.bytes, as: UTF8.self) == String(value))
     }
 
+    @Test(arguments: [2, 10, 16, 36] as [UInt64])
+    func digitsInEveryRadixMatchTheStandardLibrary(radix: UInt64) {
+        for value in [0, 1, radix - 1, radix, radix * radix + 1, 1_234_567_890_123, UInt64.max] {
+            let text = ASCIIText.string(capacity: 64) { $0.append(value, radix: radix) }
+            #expect(text == String(value, radix: Int(radix)), "\(value) in radix \(radix)")
+        }
+    }
+
     @Test func writesInPlaceAndStopsAtCapacity() {
         let id = ASCIIText.string(capacity: 20) { text in
             text.append("abc-")
