@@ -13,9 +13,12 @@
 // glibc 2.36's calloc never takes a chunk from the thread's cache (tcache): each call goes
 // to the arena, and the chunks it hands out, freed later, overflow the cache's seven slots per
 // size into the slower bins. evhttp callocs a dozen small blocks per request.
+// Through a volatile pointer: the compiler otherwise turns malloc-then-memset back into calloc.
+static void *(*volatile zero_fill)(void *, int, size_t) = memset;
+
 void *filmd_zeroed_alloc(size_t bytes) {
     void *block = malloc(bytes);
-    if (block != NULL) memset(block, 0, bytes);
+    if (block != NULL) zero_fill(block, 0, bytes);
     return block;
 }
 
