@@ -210,3 +210,26 @@ def test_pages_only_start_up_touched_are_released_once_serving(server):
     peak, resident = _status_kib(pid, "VmHWM"), _status_kib(pid, "VmRSS")
     assert resident < peak - 2048, (resident, peak)
     assert server.request("GET", "/readyz").status == 200
+
+
+def _environment(pid):
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(item.split("=", 1) for item in f.read().decode().split("\0") if "=" in item)
+
+
+def test_the_server_runs_with_a_larger_malloc_cache_unless_the_operator_chose_one(make_server):
+    # filmd serve executes itself once with GLIBC_TUNABLES asking for 64 cached chunks per size
+    # (the loader reads it before main); same PID, same arguments, and it serves.
+    server = make_server(env={"GLIBC_TUNABLES": ""})
+    assert _environment(server.process.pid)["GLIBC_TUNABLES"] == "glibc.malloc.tcache_count=64"
+    with open(f"/proc/{server.process.pid}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[1:4] == [b"serve", b"--config", str(server.config_path).encode()]
+    assert server.request("GET", "/readyz").status == 200
+    # Other tunables are kept (after ours: glibc's loader cuts the variable it shows the process
+    # after the first tunable, while applying them all); an operator's own tcache count wins.
+    other = make_server(env={"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"})
+    assert _environment(other.process.pid)["GLIBC_TUNABLES"].startswith("glibc.malloc.tcache_count=64")
+    assert other.request("GET", "/readyz").status == 200
+    chosen = make_server(env={"GLIBC_TUNABLES": "glibc.malloc.tcache_count=7"})
+    assert _environment(chosen.process.pid)["GLIBC_TUNABLES"] == "glibc.malloc.tcache_count=7"
+    assert chosen.request("GET", "/readyz").status == 200
