@@ -129,6 +129,27 @@ def test_document_lists_exactly_the_server_routes(tmp_path):
         f"operations the document has but the server lacks: {stale}")
 
 
+# Strings at the edges of the name and studio rules: surrounding white space of every kind
+# (trimmed), controls inside and at the ends, lengths around the limits with and without padding.
+TEXT_EDGES = ["l", "l\u00a0", " a ", "\ta\n", "\u3000a\u2029", "\x85a", "", " ", "\u00a0", "a\tb", "\x01a", "a\x7f",
+              "a\u0085b", "a b", "\ufeff", "\u00e9\U0001F3AC"]
+
+
+@pytest.mark.parametrize("field, limit", [("name", 200), ("studio", 100)])
+def test_name_and_studio_patterns_accept_exactly_what_the_server_accepts(server, field, limit):
+    # The document's patterns are what schemathesis (and any client) validates against: a
+    # pattern stricter than the server failed the stateful run with "schema-violating request
+    # accepted" (a trailing no-break space, which the server trims).
+    schema = resolve(load_openapi(), load_openapi()["components"]["schemas"]["FilmInput"]["properties"][field])
+    pattern = re.compile(schema["pattern"])
+    values = TEXT_EDGES + ["x" * limit, "x" * (limit + 1), " " * 30 + "x" * limit + "\u2003" * 30, "\u00e9" * limit]
+    for value in values:
+        film = {"name": "Edge", "studio": "Edge", field: value}
+        resp = server.request("POST", "/add_film", json_body=film)
+        assert resp.status in (201, 400), resp
+        assert (resp.status == 201) == bool(pattern.search(value)), (value, resp)
+
+
 def test_served_document_is_the_asset(server):
     resp = server.request("GET", "/openapi.json")
     assert resp.status == 200, resp

@@ -1396,16 +1396,14 @@ public enum EmbeddedAssets {
       "FilmName": {
         "type": "string",
         "minLength": 1,
-        "maxLength": 200,
-        "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$",
-        "description": "1–200 characters after trimming surrounding white space; no control characters. Stored as given (trimmed), never HTML-escaped."
+        "pattern": "^[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^ \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]{0,198}[^ \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x00-\\x1f\\x7f-\\x9f])?[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$",
+        "description": "1–200 characters after trimming surrounding white space (Unicode's White_Space, which the pattern spells out); no control characters. Stored as given (trimmed), never HTML-escaped. The length is in the pattern: a JSON Schema maxLength would count the white space that is trimmed."
       },
       "StudioName": {
         "type": "string",
         "minLength": 1,
-        "maxLength": 100,
-        "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$",
-        "description": "1–100 characters after trimming surrounding white space; no control characters."
+        "pattern": "^[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^ \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^ \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x00-\\x1f\\x7f-\\x9f])?[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$",
+        "description": "1–100 characters after trimming surrounding white space (Unicode's White_Space, which the pattern spells out); no control characters. The length is in the pattern: a JSON Schema maxLength would count the white space that is trimmed."
       },
       "Year": {
         "type": [
