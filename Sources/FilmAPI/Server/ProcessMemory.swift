@@ -9,7 +9,7 @@ public enum ProcessMemory {
     }
 
     /// Before anything else of the server: runs this program again with a per-thread malloc
-    /// cache of 64 chunks per size instead of glibc's 7 (GET /: +5 % req/s, see BENCHMARKS.md).
+    /// cache of 64 chunks per size instead of glibc's 7 (GET /: +4 % req/s, BENCHMARKS.md item 31).
     /// Nothing happens when `GLIBC_TUNABLES` already sets `glibc.malloc.tcache_count`: the
     /// operator's value wins (`glibc.malloc.tcache_count=7` is glibc's default).
     public static func useLargerMallocCache() {
