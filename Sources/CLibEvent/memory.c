@@ -61,8 +61,10 @@ long filmd_release_startup_pages(void) {
 static const char tcache_tunable[] = "glibc.malloc.tcache_count=64";
 
 int filmd_exec_with_larger_malloc_cache(void) {
-    const char *current = getenv("GLIBC_TUNABLES");
-    if (current != NULL && strstr(current, "glibc.malloc.tcache_count") != NULL) return 0;  // set already: done, or the operator's choice
+    const char *found = getenv("GLIBC_TUNABLES");
+    if (found != NULL && strstr(found, "glibc.malloc.tcache_count") != NULL) return 0;  // set already: done, or the operator's choice
+    char previous[4096] = "";
+    if (found != NULL && snprintf(previous, sizeof previous, "%s", found) >= (int)sizeof previous) return -1;
     FILE *file = fopen("/proc/self/cmdline", "re");
     if (file == NULL) return -1;
     char arguments[65536];
@@ -77,11 +79,20 @@ int filmd_exec_with_larger_malloc_cache(void) {
     for (size_t at = 0; at < length && argc < max_arguments; at += strlen(arguments + at) + 1) argv[argc++] = arguments + at;
     if (argc == max_arguments) return -1;
     argv[argc] = NULL;
-    char value[4096];
-    int written = current != NULL && current[0] != '\0'
-        ? snprintf(value, sizeof value, "%s:%s", tcache_tunable, current)
-        : snprintf(value, sizeof value, "%s", tcache_tunable);
+    // The binary by its path, not as /proc/self/exe: the process takes its name (ps, top,
+    // pidof) from the file executed. A binary replaced since it started ends in " (deleted)"
+    // and fails to execute: then nothing changes.
+    char path[4096];
+    ssize_t path_length = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (path_length <= 0 || (size_t)path_length >= sizeof path - 1) return -1;
+    path[path_length] = '\0';
+    char value[8192];
+    int written = previous[0] != '\0' ? snprintf(value, sizeof value, "%s:%s", tcache_tunable, previous)
+                                      : snprintf(value, sizeof value, "%s", tcache_tunable);
     if (written < 0 || (size_t)written >= sizeof value || setenv("GLIBC_TUNABLES", value, 1) != 0) return -1;
-    execv("/proc/self/exe", argv);
-    return -1;  // exec failed: carry on with glibc's default cache
+    execv(path, argv);
+    // Still here: the exec failed. Put the variable back as it was, for any child process.
+    if (found != NULL) setenv("GLIBC_TUNABLES", previous, 1);
+    else unsetenv("GLIBC_TUNABLES");
+    return -1;  // carry on with glibc's default cache
 }

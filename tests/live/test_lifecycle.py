@@ -224,6 +224,8 @@ def test_the_server_runs_with_a_larger_malloc_cache_unless_the_operator_chose_on
     assert _environment(server.process.pid)["GLIBC_TUNABLES"] == "glibc.malloc.tcache_count=64"
     with open(f"/proc/{server.process.pid}/cmdline", "rb") as f:
         assert f.read().split(b"\0")[1:4] == [b"serve", b"--config", str(server.config_path).encode()]
+    with open(f"/proc/{server.process.pid}/comm") as f:
+        assert f.read().strip() == os.path.basename(FILMD_BIN)[:15]  # its own name in ps and pidof, not "exe"
     assert server.request("GET", "/readyz").status == 200
     # Other tunables are kept (after ours: glibc's loader cuts the variable it shows the process
     # after the first tunable, while applying them all); an operator's own tcache count wins.
