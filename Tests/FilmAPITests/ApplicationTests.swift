@@ -54,6 +54,22 @@ import Testing
         #expect(queue.jobs == 1)
     }
 
+    /// GET /?like= answers with the film the store picked after the vote when it picked one
+    /// (the SQLite store reads it on its warm connection); the loop's reader only otherwise.
+    @Test func aVoteAnswersWithTheStoresPick() async throws {
+        _ = try await store.add(FilmInput(name: "Solaris", studio: "Mosfilm", year: 1972))
+        let picking = PickingStore(catalogue: store, pick: Film(id: 7, name: "Picked", studio: "Store", year: nil))
+        let services = Services(store: picking, lifecycle: Lifecycle(), sink: sink, level: LogLevelControl(.info),
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let application = Composition.application(config: Self.config, services: services, reader: store,
+                                                  security: Composition.securityChain(config: Self.config, services: services))
+        let response = await application.respond(to: Request(method: .GET, target: "/?like=1"))
+        #expect(response.status == .ok)
+        #expect(String(decoding: response.body, as: UTF8.self).contains(#""name":"Picked""#))
+        #expect(try store.film(id: 1)?.likes == 1)
+        #expect(await application.respond(to: Request(method: .GET, target: "/?like=2")).status == .notFound)
+    }
+
     @Test func everyResponseCarriesTheSecurityHeaders() async {
         for response in [await send(.GET, "/healthz"), await send(.GET, "/nowhere"), await send(.PUT, "/films")] {
             #expect(response.headers["X-Content-Type-Options"] == "nosniff")
@@ -151,4 +167,24 @@ final class MemoryFilmStore: FilmStore, FilmReader, @unchecked Sendable {
     }
     func delete(id: Int64) async throws -> Bool { try check(); return films.removeValue(forKey: id) != nil }
     func isHealthy() async -> Bool { !failing }
+}
+
+/// A store that picks the film a vote answers with itself, over a catalogue in memory.
+final class PickingStore: FilmStore, @unchecked Sendable {
+    let catalogue: MemoryFilmStore
+    let pick: Film
+
+    init(catalogue: MemoryFilmStore, pick: Film) {
+        self.catalogue = catalogue
+        self.pick = pick
+    }
+
+    func add(_ film: FilmInput) async throws -> Film { try await catalogue.add(film) }
+    func vote(_ vote: Vote, film id: Int64) async throws -> Film? { try await catalogue.vote(vote, film: id) }
+    func update(id: Int64, with patch: FilmPatch) async throws -> Film? { try await catalogue.update(id: id, with: patch) }
+    func delete(id: Int64) async throws -> Bool { try await catalogue.delete(id: id) }
+    func isHealthy() async -> Bool { true }
+    func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>) {
+        self.vote(vote, film: id, completion: completion.map { [pick] in VotedAndPicked(voted: $0, picked: $0 == nil ? nil : pick) })
+    }
 }

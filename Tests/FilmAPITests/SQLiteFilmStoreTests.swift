@@ -97,6 +97,31 @@ import Testing
         #expect(queues.map(\.jobs) == [1, 1])
     }
 
+    /// GET /?like=: the vote and a film picked after it, from the store's own connection, once
+    /// committed; an unknown id records nothing and picks nothing.
+    @Test func aVoteAndItsPickArriveTogetherAfterTheCommit() async throws {
+        let store = try store()
+        let films = [try await store.add(FilmInput(name: "A", studio: "S", year: nil)),
+                     try await store.add(FilmInput(name: "B", studio: "S", year: nil))]
+        let otherConnection = try reader()
+        let queue = RecordingQueue()
+        func voteAndPick(_ id: Int64) async -> (VotedAndPicked?, Int64?) {
+            await withCheckedContinuation { continuation in
+                store.voteAndPickRandom(.like, film: id, completion: Completion(on: queue) { result in
+                    continuation.resume(returning: ((try? result.get()), try? otherConnection.film(id: films[0].id)?.likes))
+                })
+            }
+        }
+        let (outcome, committedLikes) = await voteAndPick(films[0].id)
+        #expect(outcome?.voted?.likes == 1 && committedLikes == 1)
+        let picked = try #require(outcome?.picked)
+        #expect(try otherConnection.film(id: picked.id) == picked, "the pick is a stored film as committed")
+        let (missing, _) = await voteAndPick(99)
+        #expect(missing?.voted == nil && missing?.picked == nil)
+        #expect(try films.map { try otherConnection.film(id: $0.id)?.likes } == [1, 0])
+        #expect(queue.jobs == 2)
+    }
+
     /// A transaction's WAL frames reach the file in one write (wal_writes.c): every
     /// acknowledged write must be visible to another connection at once, through many
     /// batches, checkpoints and WAL restarts, and the file must stay sound.

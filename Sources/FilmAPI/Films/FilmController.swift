@@ -22,8 +22,9 @@ public struct FilmController: Sendable {
         default:
             throw Problem.badRequest("Send one vote per request: a single like or a single dislike.")
         }
-        store.vote(vote, film: id, completion: completion.map { [self] film in
-            guard film != nil else { throw Problem.notFound("No film has id \(id).") }
+        store.voteAndPickRandom(vote, film: id, completion: completion.map { [self] outcome in
+            guard outcome.voted != nil else { throw Problem.notFound("No film has id \(id).") }
+            if let picked = outcome.picked { return .json(picked.jsonBytes) }
             return try random(request, context)
         })
     }

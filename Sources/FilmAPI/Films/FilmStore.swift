@@ -15,6 +15,22 @@ public protocol FilmStore: Sendable {
     func add(_ film: FilmInput, completion: Completion<Film>)
     /// `vote`, answered through `completion` on its queue once committed.
     func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>)
+    /// `vote`, and a film chosen at random as the catalogue stands right after it (what
+    /// `GET /?like=ID` answers with), through `completion` once committed.
+    func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>)
+}
+
+/// A vote's film and, for `GET /?like=`, a film picked at random after it.
+public struct VotedAndPicked: Sendable {
+    /// nil: no film has the id (nothing was recorded).
+    public var voted: Film?
+    /// nil: the store picked none, and the caller reads one itself.
+    public var picked: Film?
+
+    public init(voted: Film?, picked: Film?) {
+        self.voted = voted
+        self.picked = picked
+    }
 }
 
 extension FilmStore {
@@ -25,6 +41,11 @@ extension FilmStore {
 
     public func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>) {
         complete(completion) { try await self.vote(vote, film: id) }
+    }
+
+    /// For stores that cannot read: the vote alone; the caller picks the film.
+    public func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>) {
+        self.vote(vote, film: id, completion: completion.map { VotedAndPicked(voted: $0, picked: nil) })
     }
 
     private func complete<Value: Sendable>(_ completion: Completion<Value>, _ write: @escaping @Sendable () async throws -> Value) {

@@ -54,6 +54,17 @@ public actor SQLiteFilmStore: FilmStore {
         submit(PendingWrite({ try $0.vote(vote, id: id) }, completion))
     }
 
+    /// The pick is read in the vote's transaction, on this connection: its page cache is warm,
+    /// where an event loop's reader finds its cache dropped after every commit (SQLite resets a
+    /// connection's cache whenever the WAL changed) and reads the pages again. A failed pick
+    /// leaves the vote as it is and the caller picks on its own.
+    public nonisolated func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>) {
+        submit(PendingWrite({ database in
+            guard let voted = try database.vote(vote, id: id) else { return VotedAndPicked(voted: nil, picked: nil) }
+            return VotedAndPicked(voted: voted, picked: try? database.randomFilm())
+        }, completion))
+    }
+
     /// Loads `films` in one transaction when the catalogue is empty; returns how many.
     public func seed(_ films: [FilmImport.Row]) throws -> Int {
         guard try database.count() == 0 else { return 0 }
