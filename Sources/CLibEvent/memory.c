@@ -12,12 +12,12 @@
 #define MADV_PAGEOUT 21
 #endif
 
-// glibc 2.36's calloc never takes a chunk from the thread's cache (tcache): each call goes
-// to the arena, and the chunks it hands out, freed later, overflow the cache's seven slots per
-// size into the slower bins. evhttp callocs a dozen small blocks per request.
 // Through a volatile pointer: the compiler otherwise turns malloc-then-memset back into calloc.
 static void *(*volatile zero_fill)(void *, int, size_t) = memset;
 
+// glibc 2.36's calloc never takes a chunk from the thread's cache (tcache): each call goes
+// to the arena, and the chunks it hands out, freed later, overflow the cache's seven slots per
+// size into the slower bins. evhttp callocs a dozen small blocks per request.
 void *filmd_zeroed_alloc(size_t bytes) {
     void *block = malloc(bytes);
     if (block != NULL) zero_fill(block, 0, bytes);
