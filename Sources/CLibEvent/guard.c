@@ -1,48 +1,20 @@
 #define _GNU_SOURCE 1
 // The guard around libevent 2.1's HTTP server: what evhttp cannot be told to do, done by
-// interposing three of its exported functions. libevent calls them through its PLT, so the
+// interposing some of its exported functions. libevent calls them through its PLT, so the
 // definitions in this executable win; each forwards to the real one found with RTLD_NEXT.
-#include "CLibEvent.h"
+// This file: the servers, the watch over each request until it is complete (deadlines,
+// framing, refusals) and libevent's error page. listeners.c: accepting connections;
+// framing.c and head_parsing.c: what a request's bytes may be.
+#include "guard_internal.h"
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <openssl/ssl.h>
-
-#define FILMD_MAX_SERVERS 64
-
-struct filmd_pending;
-
-struct filmd_server {
-    struct evhttp *http;
-    struct event_base *base;
-    struct evconnlistener *listener;
-    filmd_error_hook hook;
-    void *context;
-    long header_timeout_ms;
-    long max_connections;
-    long open_connections;
-    int paused;
-    struct filmd_pending *pending;  // requests whose head has not fully arrived
-    long receiving;                 // requests whose head has arrived and body has not
-    struct event *sweep;
-    SSL_CTX *tls;
-};
-
-// A request of a guarded server from its creation until libevent hands it to the server
-// callback. It takes the request's callback slot so that it can be found from the request.
-struct filmd_pending {
-    struct filmd_pending *prev, *next;
-    struct filmd_server *server;
-    struct evhttp_request *req;
-    void (*callback)(struct evhttp_request *, void *);
-    void *callback_arg;
-    long first_byte_ms;  // 0 until the sweep sees bytes of this request
-    int head_done;       // the head is complete: the request counts as in flight
-};
 
 static struct filmd_server servers[FILMD_MAX_SERVERS];
+
+__thread struct filmd_server *filmd_accepting;
 
 static struct evhttp_request *(*real_request_new)(void (*)(struct evhttp_request *, void *), void *);
 static void (*real_request_free)(struct evhttp_request *);
@@ -59,7 +31,7 @@ static void resolve_real_functions(void) {
     if (!real_request_new || !real_request_free || !real_connection_free || !real_send_error) abort();
 }
 
-static struct filmd_server *server_for(const struct evhttp *http) {
+struct filmd_server *filmd_server_for(const struct evhttp *http) {
     if (http == NULL) return NULL;
     for (int i = 0; i < FILMD_MAX_SERVERS; i++)
         if (servers[i].http == http) return &servers[i];
@@ -72,38 +44,71 @@ static long monotonic_ms(void) {
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void unlink_pending(struct filmd_pending *p) {
-    if (p->prev) p->prev->next = p->next; else if (p->server->pending == p) p->server->pending = p->next;
-    if (p->next) p->next->prev = p->prev;
-    p->prev = p->next = NULL;
+static void watched_callback(struct evhttp_request *req, void *arg);
+static int head_complete(struct evhttp_request *req, void *arg);
+
+struct filmd_watch *filmd_watch_of(struct evhttp_request *req) {
+    return req != NULL && req->cb == watched_callback ? req->cb_arg : NULL;
 }
 
 // Takes the request back from the guard: the callback slot is restored, the record freed.
-static void release_pending(struct evhttp_request *req, struct filmd_pending *p) {
-    unlink_pending(p);
-    if (p->head_done) p->server->receiving--;
-    req->cb = p->callback;
-    req->cb_arg = p->callback_arg;
-    free(p);
+static void release_watch(struct evhttp_request *req, struct filmd_watch *w) {
+    if (w->prev) w->prev->next = w->next; else if (w->server->watched == w) w->server->watched = w->next;
+    if (w->next) w->next->prev = w->prev;
+    if (w->head_done) w->server->receiving--;
+    req->cb = w->callback;
+    req->cb_arg = w->callback_arg;
+    free(w);
 }
 
-static void pending_callback(struct evhttp_request *req, void *arg) {
-    struct filmd_pending *p = arg;
-    void (*callback)(struct evhttp_request *, void *) = p->callback;
-    void *callback_arg = p->callback_arg;
-    release_pending(req, p);
+// Refuses a request whose head is complete, through the server's hook, as libevent's own
+// dispatch would hand it over: no more reading, the user owes the reply.
+static void refuse_request(struct filmd_server *s, struct evhttp_request *req, int status) {
+    req->userdone = 0;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(req->evcon);
+    if (bev) bufferevent_disable(bev, EV_READ);
+    s->hooks.refuse(req, status, s->hooks.context);
+}
+
+// The request is complete (or libevent failed it): the guard steps aside.
+static void watched_callback(struct evhttp_request *req, void *arg) {
+    struct filmd_watch *w = arg;
+    struct filmd_server *s = w->server;
+    void (*callback)(struct evhttp_request *, void *) = w->callback;
+    void *callback_arg = w->callback_arg;
+    int refusal = w->refusal;
+    release_watch(req, w);
+    if (refusal != 0 && req->uri != NULL && req->evcon != NULL) {
+        refuse_request(s, req, refusal);  // the head parsed, its framing did not pass
+        return;
+    }
+    // libevent failed the request (its URI freed): it answers `response_code` through
+    // evhttp_send_error, which the guard hands to the hook. Say why, where the guard knows.
+    if (refusal != 0) req->response_code = refusal;
+    else if (filmd_chunk_size_refused && req->uri == NULL) req->response_code = 400;
+    filmd_chunk_size_refused = 0;
     callback(req, callback_arg);
 }
 
-// The head is complete: the request leaves the deadline's watch.
+// The head is complete: the request's framing decides whether its body may be read.
 static int head_complete(struct evhttp_request *req, void *arg) {
-    struct filmd_pending *p = arg;
-    unlink_pending(p);
-    p->head_done = 1;
-    p->server->receiving++;
+    struct filmd_watch *w = arg;
+    w->head_done = 1;
+    w->server->receiving++;
     const char *expect = evhttp_find_header(req->input_headers, "Expect");
     if (expect && strcasecmp(expect, "100-continue") != 0)
         evhttp_remove_header(req->input_headers, "Expect");
+    int close_after = 0;
+    int refusal = filmd_check_framing(req, &close_after);
+    if (refusal != 0) {
+        // No body is read (libevent now sees none); the refusal closes the connection.
+        w->refusal = refusal;
+        while (evhttp_remove_header(req->input_headers, "Transfer-Encoding") == 0) {}
+        while (evhttp_remove_header(req->input_headers, "Content-Length") == 0) {}
+        evhttp_remove_header(req->input_headers, "Expect");
+        close_after = 1;
+    }
+    if (close_after) filmd_request_close_after_reply(req);
     return 0;
 }
 
@@ -113,96 +118,102 @@ static int has_arrived(struct evhttp_request *req) {
     return bev && evbuffer_get_length(bufferevent_get_input(bev)) > 0;
 }
 
-// Cuts off connections whose request head is still incomplete past the deadline, counted
-// from the first byte seen (an idle keep-alive connection is the idle timeout's business).
+// Enforces the deadlines, counted from a request's first byte (or from the accept for a
+// connection's first request): an incomplete head is cut off, a body still arriving is
+// answered 408. An idle keep-alive connection is the idle timeout's business.
 static void sweep(evutil_socket_t fd, short what, void *arg) {
     (void)fd; (void)what;
     struct filmd_server *s = arg;
     long now = monotonic_ms();
-    struct filmd_pending *p = s->pending;
-    while (p) {
-        struct filmd_pending *next = p->next;
-        struct evhttp_request *req = p->req;
-        if (req->evcon) {
-            if (p->first_byte_ms == 0) {
-                if (has_arrived(req)) p->first_byte_ms = now;
-            } else if (now - p->first_byte_ms >= s->header_timeout_ms) {
-                evhttp_connection_free(req->evcon);  // frees req, which unlinks p
-            }
+    long head_limit = s->limits.header_timeout_ms;
+    long request_limit = s->limits.request_timeout_ms;
+    if (request_limit > 0 && (head_limit <= 0 || request_limit < head_limit)) head_limit = request_limit;
+    struct filmd_watch *w = s->watched;
+    while (w) {
+        struct filmd_watch *next = w->next;
+        struct evhttp_request *req = w->req;
+        if (req->evcon == NULL) {
+        } else if (w->started_ms == 0) {
+            if (has_arrived(req)) w->started_ms = now;
+        } else if (!w->head_done) {
+            if (head_limit > 0 && now - w->started_ms >= head_limit)
+                evhttp_connection_free(req->evcon);  // frees req, which releases w
+        } else if (request_limit > 0 && now - w->started_ms >= request_limit) {
+            release_watch(req, w);
+            filmd_request_close_after_reply(req);
+            refuse_request(s, req, 408);
         }
-        p = next;
+        w = next;
     }
+}
+
+static void schedule_sweep(struct filmd_server *s) {
+    if (s->sweep == NULL) return;
+    event_del(s->sweep);
+    long shortest = s->limits.header_timeout_ms;
+    if (s->limits.request_timeout_ms > 0 && (shortest <= 0 || s->limits.request_timeout_ms < shortest))
+        shortest = s->limits.request_timeout_ms;
+    if (shortest <= 0) return;
+    long every = shortest / 4;
+    if (every < 50) every = 50;
+    if (every > 1000) every = 1000;
+    struct timeval tv = { every / 1000, (every % 1000) * 1000 };
+    event_add(s->sweep, &tv);
 }
 
 struct evhttp_request *evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg) {
     resolve_real_functions();
     struct evhttp_request *req = real_request_new(cb, arg);
-    struct filmd_server *s = server_for((struct evhttp *)arg);
-    if (req == NULL || s == NULL || s->header_timeout_ms <= 0) return req;
-    struct filmd_pending *p = filmd_zeroed_alloc(sizeof *p);
-    if (p == NULL) return req;
-    p->server = s;
-    p->req = req;
-    p->callback = req->cb;
-    p->callback_arg = req->cb_arg;
-    p->next = s->pending;
-    if (s->pending) s->pending->prev = p;
-    s->pending = p;
-    req->cb = pending_callback;
-    req->cb_arg = p;
+    struct filmd_server *s = filmd_server_for((struct evhttp *)arg);
+    if (req == NULL || s == NULL) return req;
+    struct filmd_watch *w = filmd_zeroed_alloc(sizeof *w);
+    if (w == NULL) {
+        real_request_free(req);  // no request unwatched: libevent drops the connection
+        return NULL;
+    }
+    w->server = s;
+    w->req = req;
+    w->callback = req->cb;
+    w->callback_arg = req->cb_arg;
+    if (filmd_accepting == s) w->started_ms = monotonic_ms();
+    w->next = s->watched;
+    if (s->watched) s->watched->prev = w;
+    s->watched = w;
+    req->cb = watched_callback;
+    req->cb_arg = w;
     evhttp_request_set_header_cb(req, head_complete);
     return req;
 }
 
 void evhttp_request_free(struct evhttp_request *req) {
     resolve_real_functions();
-    if (req && req->cb == pending_callback) release_pending(req, req->cb_arg);
+    struct filmd_watch *w = filmd_watch_of(req);
+    if (w) release_watch(req, w);
     real_request_free(req);
 }
 
 void evhttp_connection_free(struct evhttp_connection *evcon) {
     resolve_real_functions();
-    struct filmd_server *s = evcon ? server_for(evhttp_connection_get_server(evcon)) : NULL;
+    struct filmd_server *s = evcon ? filmd_server_for(evhttp_connection_get_server(evcon)) : NULL;
+    if (s) filmd_connection_closing(s, evcon);
     real_connection_free(evcon);
     if (s == NULL) return;
     s->open_connections--;
-    if (s->paused && s->open_connections < s->max_connections) {
-        evconnlistener_enable(s->listener);
-        s->paused = 0;
-    }
+    if (s->paused && s->open_connections < s->limits.max_connections) filmd_listeners_resume(s);
 }
 
 void evhttp_send_error(struct evhttp_request *req, int error, const char *reason) {
     resolve_real_functions();
-    struct filmd_server *s = (req && req->evcon) ? server_for(evhttp_connection_get_server(req->evcon)) : NULL;
-    if (s == NULL || s->hook == NULL) {
+    struct filmd_server *s = (req && req->evcon) ? filmd_server_for(evhttp_connection_get_server(req->evcon)) : NULL;
+    if (s == NULL || s->hooks.refuse == NULL) {
         real_send_error(req, error, reason);
         return;
     }
-    s->hook(req, error, s->context);
+    s->hooks.refuse(req, error, s->hooks.context);
 }
 
-// Every accepted connection gets its bufferevent here, which makes this the place to count
-// connections and to wrap them in TLS.
-static struct bufferevent *new_connection(struct event_base *base, void *arg) {
-    struct filmd_server *s = arg;
-    s->open_connections++;
-    if (s->listener && s->max_connections > 0 && s->open_connections >= s->max_connections && !s->paused) {
-        evconnlistener_disable(s->listener);
-        s->paused = 1;
-    }
-    if (s->tls) {
-        SSL *ssl = SSL_new(s->tls);
-        if (ssl)
-            return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                  BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    }
-    return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-}
-
-int filmd_http_guard(struct evhttp *http, struct event_base *base, struct evconnlistener *listener,
-                     filmd_error_hook hook, void *context,
-                     long header_timeout_ms, long max_connections, void *tls_context) {
+int filmd_http_guard(struct evhttp *http, struct event_base *base, struct filmd_guard_hooks hooks,
+                     struct filmd_guard_limits limits, void *tls_context) {
     resolve_real_functions();
     struct filmd_server *s = NULL;
     for (int i = 0; i < FILMD_MAX_SERVERS && !s; i++)
@@ -210,52 +221,39 @@ int filmd_http_guard(struct evhttp *http, struct event_base *base, struct evconn
     if (s == NULL) return -1;
     memset(s, 0, sizeof *s);
     s->base = base;
-    s->listener = listener;
-    s->hook = hook;
-    s->context = context;
+    s->hooks = hooks;
     s->tls = tls_context;
     s->sweep = event_new(base, -1, EV_PERSIST, sweep, s);
     s->http = http;
-    filmd_http_guard_update(http, header_timeout_ms, max_connections);
-    evhttp_set_bevcb(http, new_connection, s);
+    filmd_http_guard_update(http, limits);
     return 0;
 }
 
-void filmd_http_guard_update(struct evhttp *http, long header_timeout_ms, long max_connections) {
-    struct filmd_server *s = server_for(http);
+void filmd_http_guard_update(struct evhttp *http, struct filmd_guard_limits limits) {
+    struct filmd_server *s = filmd_server_for(http);
     if (s == NULL) return;
-    s->header_timeout_ms = header_timeout_ms;
-    s->max_connections = max_connections;
-    if (s->sweep) {
-        event_del(s->sweep);
-        if (header_timeout_ms > 0) {
-            long every = header_timeout_ms / 4;
-            if (every < 50) every = 50;
-            if (every > 1000) every = 1000;
-            struct timeval tv = { every / 1000, (every % 1000) * 1000 };
-            event_add(s->sweep, &tv);
-        }
-    }
-    if (s->paused && (max_connections <= 0 || s->open_connections < max_connections)) {
-        evconnlistener_enable(s->listener);
-        s->paused = 0;
-    }
+    s->limits = limits;
+    schedule_sweep(s);
+    if (s->paused && (limits.max_connections <= 0 || s->open_connections < limits.max_connections))
+        filmd_listeners_resume(s);
 }
 
 long filmd_http_open_connections(struct evhttp *http) {
-    struct filmd_server *s = server_for(http);
+    struct filmd_server *s = filmd_server_for(http);
     return s ? s->open_connections : 0;
 }
 
 long filmd_http_receiving_bodies(struct evhttp *http) {
-    struct filmd_server *s = server_for(http);
+    struct filmd_server *s = filmd_server_for(http);
     return s ? s->receiving : 0;
 }
 
 void filmd_http_unguard(struct evhttp *http) {
-    struct filmd_server *s = server_for(http);
+    struct filmd_server *s = filmd_server_for(http);
     if (s == NULL) return;
+    filmd_http_guard_stop_listening(http);
     if (s->sweep) event_free(s->sweep);
-    while (s->pending) release_pending(s->pending->req, s->pending);
+    while (s->watched) release_watch(s->watched->req, s->watched);
+    free(s->peers);
     memset(s, 0, sizeof *s);
 }

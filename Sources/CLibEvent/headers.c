@@ -3,14 +3,14 @@
 // printf("%s: %s\r\n"), so the fields go as two entries: Date (whose value carries every
 // other field's line) and Content-Length, the two evhttp looks for and would otherwise add.
 // The byte checks are here too: a tight C loop over every name and value of every reply.
-#include "CLibEvent.h"
+#include "guard_internal.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <time.h>
 
 // RFC 9110 tchar, as a table: a name costs one load per byte.
-static const unsigned char token_bytes[256] = {
+const unsigned char filmd_token_bytes[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,
     ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
     ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
@@ -24,7 +24,7 @@ static const unsigned char token_bytes[256] = {
 
 static int is_clean_name(const char *name, size_t length) {
     unsigned char all = length > 0;
-    for (size_t i = 0; i < length; i++) all &= token_bytes[(unsigned char)name[i]];
+    for (size_t i = 0; i < length; i++) all &= filmd_token_bytes[(unsigned char)name[i]];
     return all;
 }
 

@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func refusedRequestsAreCounted() {
-        _ = application.refuse(.headerFieldsTooLarge, peer: PeerAddress(host: "127.0.0.1", port: 1))
+        _ = application.refuse(.headerFieldsTooLarge, method: .other, target: "", peer: PeerAddress(host: "127.0.0.1", port: 1))
         #expect(count("_OTHER", "_refused", 431) == "1")
     }
 

@@ -3,6 +3,7 @@
 
 
 // (no _GNU_SOURCE: as a C target this module must see sys/select.h as SwiftGlibc does)
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -16,25 +17,63 @@
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 
-/// Called instead of libevent's HTML error page (`evhttp_send_error`) for requests of a server
-/// registered with `filmd_http_guard`. The hook must reply to `req` exactly once.
+/// A connection's peer as 128 bits in network order, an IPv4 address as `::ffff:a.b.c.d`
+/// (the layout of the Swift `IPAddress`).
+struct filmd_peer {
+    uint64_t high;
+    uint64_t low;
+};
+
+/// Called instead of libevent's HTML error page (`evhttp_send_error`), and for every request the
+/// guard refuses, for requests of a server registered with `filmd_http_guard`. The hook must
+/// reply to `req` exactly once, with `Connection: close`.
 typedef void (*filmd_error_hook)(struct evhttp_request *req, int status, void *context);
 
-/// Guards an evhttp server against libevent's own behaviour that filmd must not let through:
-/// - every libevent error page is handed to `hook` (a problem+json reply) instead;
-/// - a request whose head is not complete `header_timeout_ms` after its first byte is cut off;
-/// - at most `max_connections` connections are open: beyond it the listener pauses accepting
-///   (clients wait in the kernel backlog) until one closes;
+/// Decides on a new connection from `peer`: 0 refuses it (closed at once), 1 admits it
+/// uncounted, 2 admits it counted: `filmd_release_hook` follows when it closes.
+typedef int (*filmd_admit_hook)(const struct filmd_peer *peer, void *context);
+typedef void (*filmd_release_hook)(const struct filmd_peer *peer, void *context);
+
+struct filmd_guard_hooks {
+    filmd_error_hook refuse;
+    filmd_admit_hook admit;      // may be NULL: every connection admitted
+    filmd_release_hook release;  // may be NULL
+    void *context;
+};
+
+struct filmd_guard_limits {
+    long header_timeout_ms;   // a head complete this long after its first byte (or the accept)
+    long request_timeout_ms;  // the whole request, head and body, this long after its first byte
+    long max_connections;     // open connections of this server; 0: no cap
+};
+
+/// Guards an evhttp server against what libevent 2.1 would let through:
+/// - every libevent error page is handed to `hooks.refuse` (a problem+json reply) instead;
+/// - deadlines: a new connection that sends no complete head within the header deadline, or a
+///   head that trickles, is closed; a body still arriving at the request deadline is answered
+///   408 (through `hooks.refuse`) and the connection closed;
+/// - framing (RFC 9112 §6) is checked when the head is complete, before any body is read: a
+///   request whose length is ambiguous is refused (400 or 501) and its connection closed, a
+///   body on a method without one closes the connection after the reply, chunked trailer
+///   fields are dropped, a request line over the size limit is 414 and a head over it 431;
+/// - at most `max_connections` connections are open: beyond it every listener pauses (clients
+///   wait in the kernel backlog) until one closes; `hooks.admit` decides on each connection first;
 /// - an `Expect` other than `100-continue` is dropped (RFC 9110 lets a server ignore it) rather
-///   than answered with libevent's HTML 417.
-/// - with `tls_context` (an `SSL_CTX *`), every connection is wrapped in TLS.
-/// `listener` may be NULL (no connection cap). Returns 0, or -1 when the table of servers is full.
-int filmd_http_guard(struct evhttp *http, struct event_base *base, struct evconnlistener *listener,
-                     filmd_error_hook hook, void *context,
-                     long header_timeout_ms, long max_connections, void *tls_context);
+///   than answered with libevent's HTML 417;
+/// - with `tls_context` (an `SSL_CTX *`), every connection is wrapped in TLS, or closed.
+/// Returns 0, or -1 when the table of servers is full.
+int filmd_http_guard(struct evhttp *http, struct event_base *base, struct filmd_guard_hooks hooks,
+                     struct filmd_guard_limits limits, void *tls_context);
+
+/// Serves connections accepted on the listening descriptor `fd` (which is never closed here:
+/// several servers may share it). 0, or -1 when it could not be bound. Loop thread.
+int filmd_http_guard_listen(struct evhttp *http, evutil_socket_t fd);
+
+/// Stops accepting on every listener of the server. Loop thread.
+void filmd_http_guard_stop_listening(struct evhttp *http);
 
 /// Updates the limits of a guarded server (configuration reload). Loop thread only.
-void filmd_http_guard_update(struct evhttp *http, long header_timeout_ms, long max_connections);
+void filmd_http_guard_update(struct evhttp *http, struct filmd_guard_limits limits);
 
 /// Connections currently open on a guarded server.
 long filmd_http_open_connections(struct evhttp *http);

@@ -49,12 +49,12 @@ public final class Application: HTTPHandler {
         return context
     }
 
-    public func refuse(_ status: HTTPStatus, peer: PeerAddress) -> Response {
+    public func refuse(_ status: HTTPStatus, method: HTTPMethod, target: String, peer: PeerAddress) -> Response {
         let context = RequestContext(requestID: ids.next(), clientAddress: peer.host)
-        context.securityEvent = "malformed_request"
+        context.securityEvent = status == .requestTimeout ? "request_timeout" : "malformed_request"
         var response = Self.refusal(status).response(requestID: context.requestID)
         responseHeaders.decorate(&response, requestID: context.requestID, secure: false)
-        let request = Request(method: .other, target: "", peer: peer)
+        let request = Request(method: method, target: target, peer: peer)
         requestLog.record(request: request, context: context, response: response)
         metrics.requestRefused(status: response.status.code)
         return response
@@ -106,10 +106,12 @@ public final class Application: HTTPHandler {
 
     private static func refusal(_ status: HTTPStatus) -> Problem {
         switch status.code {
+        case 408: Problem(status, type: "request-timeout", detail: "The request did not arrive within the time this server allows.")
         case 413: Problem(status, type: "content-too-large", detail: "The request body is larger than this server accepts.")
         case 414: Problem(status, type: "uri-too-long", detail: "The request target is longer than this server accepts.")
         case 431: Problem(status, type: "header-fields-too-large", detail: "The request header fields are larger than this server accepts.")
-        case 501: Problem(status, type: "method-not-implemented", detail: "The request method is not one this server implements.")
+        case 501: Problem(status, type: "transfer-coding-not-implemented",
+                          detail: "The request's transfer coding is not one this server implements (only chunked is).")
         default: Problem(.badRequest, type: "malformed-request", detail: "The request is not well-formed HTTP/1.1.")
         }
     }

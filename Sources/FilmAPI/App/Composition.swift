@@ -42,10 +42,17 @@ public enum Composition {
         return security
     }
 
+    /// The connections each client may hold, shared by every loop (SPEC §6).
+    public static func connectionQuota(_ config: Config) -> ConnectionQuota {
+        ConnectionQuota(perClient: config.limits.maxConnectionsPerClient, maxConnections: config.limits.maxConnections,
+                        trustedProxies: config.server.trustedProxies)
+    }
+
     public static func transportLimits(_ limits: LimitSettings) -> TransportLimits {
         TransportLimits(maxBodyBytes: limits.maxBodyBytes, maxHeaderBytes: limits.maxHeaderBytes,
                         maxURIBytes: limits.maxURIBytes,
                         headerTimeoutMilliseconds: Int(limits.headerTimeoutSeconds * 1000),
+                        requestTimeoutMilliseconds: Int(limits.requestTimeoutSeconds * 1000),
                         idleTimeoutSeconds: limits.idleTimeoutSeconds, maxConnections: limits.maxConnections)
     }
 }

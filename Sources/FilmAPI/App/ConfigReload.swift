@@ -9,12 +9,14 @@ final class ConfigReload: @unchecked Sendable {
     private let workers: [Worker]
     private let services: Services
     private var security: SecurityChain
+    private let quota: ConnectionQuota
     private let notifier: SystemdNotifier
     private let logger: Logger
 
     init(current: Config, load: @escaping @Sendable () throws -> Config, workers: [Worker], services: Services,
-         security: SecurityChain, notifier: SystemdNotifier, logger: Logger) {
+         security: SecurityChain, quota: ConnectionQuota, notifier: SystemdNotifier, logger: Logger) {
         self.security = security
+        self.quota = quota
         self.current = current
         self.load = load
         self.workers = workers
@@ -51,6 +53,8 @@ final class ConfigReload: @unchecked Sendable {
             logger.warning("rate limits, authentication or trusted proxies changed: rate-limit counters start afresh")
         }
         let security = self.security
+        quota.update(perClient: next.limits.maxConnectionsPerClient, maxConnections: next.limits.maxConnections,
+                     trustedProxies: next.server.trustedProxies)
         var limits = Composition.transportLimits(next.limits)
         limits.maxConnections = (next.limits.maxConnections + workers.count - 1) / workers.count
         for worker in workers {

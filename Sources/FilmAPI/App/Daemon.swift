@@ -38,8 +38,10 @@ public final class Daemon {
         let tls = try config.tls.certificate.flatMap { certificate in
             try config.tls.privateKey.map { try TLSContext(certificate: certificate, privateKey: $0) }
         }
+        let quota = Composition.connectionQuota(config)
+        services.metrics.connectionsRefused.read { [(labels: ["per_client"], count: quota.refused)] }
         let workers = try (0..<count).map { _ in
-            try Worker(config: config, services: services, security: security, connectionShare: share, tls: tls)
+            try Worker(config: config, services: services, security: security, connectionShare: share, tls: tls, quota: quota)
         }
         let inherited = ListeningSocket.inherited()
         let sockets = inherited.isEmpty ? [try ListeningSocket.open(host: config.server.host, port: config.server.port)] : inherited
@@ -48,10 +50,10 @@ public final class Daemon {
         }
 
         let main = workers[0].loop
-        let shutdown = GracefulShutdown(servers: workers.map(\.server), lifecycle: lifecycle, grace: config.server.shutdownGraceSeconds,
-                                        notifier: notifier, logger: logger)
+        let shutdown = GracefulShutdown(servers: workers.map(\.server), sockets: sockets, lifecycle: lifecycle,
+                                        grace: config.server.shutdownGraceSeconds, notifier: notifier, logger: logger)
         let reload = ConfigReload(current: config, load: loadConfig, workers: workers, services: services,
-                                  security: security, notifier: notifier, logger: logger)
+                                  security: security, quota: quota, notifier: notifier, logger: logger)
         keep.append(LoopEvent.every(milliseconds: 100, on: main) { [sink] in sink.flush() })
         if let interval = notifier.watchdogInterval {
             // From the main loop itself: a loop that stops turning stops the pings, and systemd acts.

@@ -6,6 +6,9 @@ import Synchronization
 /// last commit. Each loop drains itself on its own thread; the main loop ends last.
 final class GracefulShutdown: @unchecked Sendable {
     private let servers: [HTTPServer]
+    private let sockets: [ListeningSocket]
+    /// Loops that still accept: the last to stop closes the listening sockets, once.
+    private let accepting = Atomic<Int>(0)
     private let lifecycle: Lifecycle
     private let grace: Double
     private let notifier: SystemdNotifier
@@ -15,8 +18,10 @@ final class GracefulShutdown: @unchecked Sendable {
     private var polls: [LoopEvent] = []
     private var started = false
 
-    init(servers: [HTTPServer], lifecycle: Lifecycle, grace: Double, notifier: SystemdNotifier, logger: Logger) {
+    init(servers: [HTTPServer], sockets: [ListeningSocket], lifecycle: Lifecycle, grace: Double, notifier: SystemdNotifier,
+         logger: Logger) {
         self.servers = servers
+        self.sockets = sockets
         self.lifecycle = lifecycle
         self.grace = grace
         self.notifier = notifier
@@ -35,6 +40,7 @@ final class GracefulShutdown: @unchecked Sendable {
         notifier.stopping(status: "draining")
         logger.info("draining", metadata: ["shutdown.grace_seconds": .stringConvertible(grace), "server.workers": .stringConvertible(servers.count)])
         draining.store(servers.count, ordering: .relaxed)
+        accepting.store(servers.count, ordering: .relaxed)
         for server in servers.dropFirst() {
             server.loop.execute { [self] in drain(server, until: deadline) { server.loop.stop() } }
         }
@@ -50,6 +56,9 @@ final class GracefulShutdown: @unchecked Sendable {
     /// On `server`'s loop: stop accepting, wait for its requests, then `done`.
     private func drain(_ server: HTTPServer, until deadline: ContinuousClock.Instant, done: @escaping () -> Void) {
         server.stopAccepting()
+        // Closed only when no loop listens on them any more: new clients are refused at once
+        // rather than left in a backlog nobody accepts from.
+        if accepting.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { sockets.forEach { $0.close() } }
         var poll: LoopEvent?
         let check = { [self] in
             let inFlight = server.inFlight

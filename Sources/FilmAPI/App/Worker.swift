@@ -9,14 +9,15 @@ final class Worker: @unchecked Sendable {
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
-    init(config: Config, services: Services, security: SecurityChain, connectionShare: Int, tls: TLSContext?) throws {
+    init(config: Config, services: Services, security: SecurityChain, connectionShare: Int, tls: TLSContext?,
+         quota: ConnectionQuota) throws {
         loop = try EventLoop()
         reader = try SQLiteFilmReader(path: config.database.path)
         var limits = Composition.transportLimits(config.limits)
         limits.maxConnections = connectionShare
         server = try HTTPServer(loop: loop, handler: Composition.application(config: config, services: services, reader: reader,
                                                                            security: security),
-                                limits: limits, tls: tls)
+                                limits: limits, tls: tls, quota: quota)
     }
 
     /// Runs the loop on a thread of its own until it is stopped.

@@ -60,14 +60,20 @@ public struct LimitSettings: Sendable, Equatable, Codable {
     public var maxHeaderBytes = 16384
     public var maxURIBytes = 4096
     public var headerTimeoutSeconds = 10.0
+    /// The whole request, head and body, from its first byte (a body that trickles is cut off).
+    public var requestTimeoutSeconds = 30.0
     public var idleTimeoutSeconds = 60
     public var maxConnections = 1024
+    /// Open connections from one peer address (an IPv6 peer by its /64); trusted proxies exempt.
+    public var maxConnectionsPerClient = 64
 
     enum CodingKeys: String, CodingKey {
         case maxBodyBytes = "max_body_bytes"
         case maxHeaderBytes = "max_header_bytes"
         case maxURIBytes = "max_uri_bytes"
         case headerTimeoutSeconds = "header_timeout_seconds"
+        case requestTimeoutSeconds = "request_timeout_seconds"
+        case maxConnectionsPerClient = "max_connections_per_client"
         case idleTimeoutSeconds = "idle_timeout_seconds"
         case maxConnections = "max_connections"
     }

@@ -41,8 +41,10 @@ enum ConfigValidation {
         try range(l.maxHeaderBytes, 1024...(1 << 20), "limits.max_header_bytes")
         try range(l.maxURIBytes, 64...(64 << 10), "limits.max_uri_bytes")
         try range(l.headerTimeoutSeconds, 0.1...600, "limits.header_timeout_seconds")
+        try range(l.requestTimeoutSeconds, 0.1...3600, "limits.request_timeout_seconds")
         try range(l.idleTimeoutSeconds, 1...3600, "limits.idle_timeout_seconds")
         try range(l.maxConnections, 1...1_000_000, "limits.max_connections")
+        try range(l.maxConnectionsPerClient, 1...1_000_000, "limits.max_connections_per_client")
     }
 
     private static func rateLimits(_ r: RateLimitSettings) throws(ConfigError) {

@@ -8,7 +8,7 @@ extension MetricsRegistry {
 
     static var reservedNames: Set<String> {
         [requestDurationName, activeRequestsName, databaseErrorsName, buildInfoName,
-         "filmd_ratelimit_decisions_total", "filmd_auth_failures_total"]
+         "filmd_ratelimit_decisions_total", "filmd_auth_failures_total", "filmd_connections_refused_total"]
     }
 
     public func exposition(process: ProcessMetrics? = ProcessMetrics.read()) -> ExpositionWriter {
@@ -23,6 +23,7 @@ extension MetricsRegistry {
         out.sample(Self.activeRequestsName, activeRequests)
         write(rateLimitDecisions, into: &out)
         write(authFailures, into: &out)
+        write(connectionsRefused, into: &out)
         out.family(Self.databaseErrorsName, .counter, help: "Storage failures answered 503.")
         out.sample(Self.databaseErrorsName, DatabaseErrors.total)
         out.family(Self.buildInfoName, .gauge, help: "The running filmd: version and Swift compiler; always 1.")

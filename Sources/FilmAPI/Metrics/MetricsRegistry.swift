@@ -19,6 +19,10 @@ public final class MetricsRegistry: Sendable {
     public let authFailures = LabelledCounter(
         name: "filmd_auth_failures_total", help: "Requests refused by authentication, by reason.",
         labelNames: ["reason"])
+    /// `filmd_connections_refused_total{reason}`: connections closed at once (`per_client`: the
+    /// client held its connection cap).
+    public let connectionsRefused = LabelledCounter(
+        name: "filmd_connections_refused_total", help: "Connections closed at once, by reason.", labelNames: ["reason"])
     private let active = Atomic<Int>(0)
     private let gaugeSources = Locked<[GaugeSource]>([GaugeSource.trackedClientsPlaceholder])
 

@@ -4,9 +4,10 @@ public protocol HTTPHandler: Sendable {
     func respond(to request: Request) async -> Response
     /// Answers at once when nothing needs to suspend; else hands back the rest to run in a task.
     func start(_ request: Request) -> HandlerStart
-    /// Answers a request that libevent refused before it was complete (malformed, too large,
-    /// unknown method): the transport sends it with `Connection: close`.
-    func refuse(_ status: HTTPStatus, peer: PeerAddress) -> Response
+    /// Answers a request refused before it reached a handler (malformed, too large, ambiguous
+    /// framing, too slow): the transport sends it with `Connection: close`. `target` is empty
+    /// when the request line never parsed.
+    func refuse(_ status: HTTPStatus, method: HTTPMethod, target: String, peer: PeerAddress) -> Response
 }
 
 /// A request answered at once, or the rest of its answer, which suspends or calls back.
@@ -29,15 +30,19 @@ public struct TransportLimits: Sendable, Equatable {
     public var maxHeaderBytes: Int
     public var maxURIBytes: Int
     public var headerTimeoutMilliseconds: Int
+    /// The whole request, head and body, from its first byte.
+    public var requestTimeoutMilliseconds: Int
     public var idleTimeoutSeconds: Int
     public var maxConnections: Int
 
     public init(maxBodyBytes: Int = 16384, maxHeaderBytes: Int = 16384, maxURIBytes: Int = 4096,
-                headerTimeoutMilliseconds: Int = 10000, idleTimeoutSeconds: Int = 60, maxConnections: Int = 1024) {
+                headerTimeoutMilliseconds: Int = 10000, requestTimeoutMilliseconds: Int = 30000, idleTimeoutSeconds: Int = 60,
+                maxConnections: Int = 1024) {
         self.maxBodyBytes = maxBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.maxURIBytes = maxURIBytes
         self.headerTimeoutMilliseconds = headerTimeoutMilliseconds
+        self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.maxConnections = maxConnections
     }

@@ -9,14 +9,16 @@ public final class HTTPServer: @unchecked Sendable {
     private let http: OpaquePointer
     private var handler: any HTTPHandler
     private var limits: TransportLimits
-    private var bound: [OpaquePointer] = []
     private let tls: TLSContext?
+    private let quota: ConnectionQuota?
     /// Requests handed to the handler and not yet answered (loop thread only).
     fileprivate var answering = 0
     /// Once set, every reply closes its connection (loop thread only).
     private var draining = false
 
-    public init(loop: EventLoop, handler: any HTTPHandler, limits: TransportLimits, tls: TLSContext? = nil) throws {
+    /// `quota` decides on each new connection by its peer (shared by every loop's server).
+    public init(loop: EventLoop, handler: any HTTPHandler, limits: TransportLimits, tls: TLSContext? = nil,
+                quota: ConnectionQuota? = nil) throws {
         guard let http = evhttp_new(loop.base) else { throw ServerError.eventLoop }
         self.loop = loop
         isolation = LoopIsolation(loop: loop)
@@ -24,17 +26,39 @@ public final class HTTPServer: @unchecked Sendable {
         self.handler = handler
         self.limits = limits
         self.tls = tls
+        self.quota = quota
+        // Every method, those libevent does not know among them (its "unknown" bit), reaches
+        // the router: a known path answers 405 with Allow, whatever the method.
+        let unknownMethod: UInt32 = 1 << 15
         let everyMethod = EVHTTP_REQ_GET.rawValue | EVHTTP_REQ_POST.rawValue | EVHTTP_REQ_HEAD.rawValue
             | EVHTTP_REQ_PUT.rawValue | EVHTTP_REQ_DELETE.rawValue | EVHTTP_REQ_OPTIONS.rawValue
-            | EVHTTP_REQ_TRACE.rawValue | EVHTTP_REQ_CONNECT.rawValue | EVHTTP_REQ_PATCH.rawValue
+            | EVHTTP_REQ_TRACE.rawValue | EVHTTP_REQ_CONNECT.rawValue | EVHTTP_REQ_PATCH.rawValue | unknownMethod
         evhttp_set_allowed_methods(http, UInt16(everyMethod))
         evhttp_set_default_content_type(http, nil)
-        apply(limits)
         let context = Unmanaged.passUnretained(self).toOpaque()
         evhttp_set_gencb(http, { request, context in
             guard let request, let context else { return }
             Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().receive(request)
         }, context)
+        let hooks = filmd_guard_hooks(
+            refuse: { request, status, context in
+                guard let request, let context else { return }
+                Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().refuse(request, status: Int(status))
+            },
+            admit: quota == nil ? nil : { peer, context in
+                guard let peer, let context else { return 1 }
+                return Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().admit(peer.pointee)
+            },
+            release: quota == nil ? nil : { peer, context in
+                guard let peer, let context else { return }
+                Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().quota?.release(IPAddress(peer.pointee))
+            },
+            context: context)
+        guard filmd_http_guard(http, loop.base, hooks, Self.guardLimits(limits), tls?.pointer) == 0 else {
+            evhttp_free(http)
+            throw ServerError.listen("too many servers in one process")
+        }
+        apply(limits)
     }
 
     deinit {
@@ -42,20 +66,11 @@ public final class HTTPServer: @unchecked Sendable {
         evhttp_free(http)
     }
 
-    /// Serves connections accepted on `socket`. Loop thread, before or while running.
+    /// Serves connections accepted on `socket`, which stays open when this server stops (other
+    /// loops may share it). Loop thread, before or while running.
     public func serve(_ socket: ListeningSocket) throws {
-        guard let handle = evhttp_accept_socket_with_handle(http, socket.descriptor) else {
+        guard filmd_http_guard_listen(http, socket.descriptor) == 0 else {
             throw ServerError.listen("evhttp refused the listening socket")
-        }
-        bound.append(handle)
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        // The guard owns the listener of the first socket for its connection cap.
-        if bound.count == 1 {
-            let rc = filmd_http_guard(http, loop.base, evhttp_bound_socket_get_listener(handle), { request, status, context in
-                guard let request, let context else { return }
-                Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().refuse(request, status: Int(status))
-            }, context, limits.headerTimeoutMilliseconds, limits.maxConnections, tls?.pointer)
-            guard rc == 0 else { throw ServerError.listen("too many servers in one process") }
         }
     }
 
@@ -66,8 +81,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Stops accepting new connections; connections already open are served on, and each
     /// reply from now on closes its connection. Loop thread.
     public func stopAccepting() {
-        for handle in bound { evhttp_del_accept_socket(http, handle) }
-        bound.removeAll()
+        filmd_http_guard_stop_listening(http)
         draining = true
     }
 
@@ -82,7 +96,20 @@ public final class HTTPServer: @unchecked Sendable {
         evhttp_set_max_body_size(http, Int(limits.maxBodyBytes))
         evhttp_set_max_headers_size(http, Int(limits.maxHeaderBytes))
         evhttp_set_timeout(http, Int32(limits.idleTimeoutSeconds))
-        filmd_http_guard_update(http, limits.headerTimeoutMilliseconds, limits.maxConnections)
+        filmd_http_guard_update(http, Self.guardLimits(limits))
+    }
+
+    private static func guardLimits(_ limits: TransportLimits) -> filmd_guard_limits {
+        filmd_guard_limits(header_timeout_ms: limits.headerTimeoutMilliseconds, request_timeout_ms: limits.requestTimeoutMilliseconds,
+                           max_connections: limits.maxConnections)
+    }
+
+    private func admit(_ peer: filmd_peer) -> Int32 {
+        switch quota?.admit(IPAddress(peer)) ?? .uncounted {
+        case .refused: 0
+        case .uncounted: 1
+        case .counted: 2
+        }
     }
 
     public var openConnections: Int { filmd_http_open_connections(http) }
@@ -94,7 +121,8 @@ public final class HTTPServer: @unchecked Sendable {
         do {
             request = try RequestReader.read(raw, limits: limits)
         } catch {
-            reply.send(handler.refuse(error.status, peer: RequestReader.peer(of: raw)), close: true)
+            reply.send(handler.refuse(error.status, method: RequestReader.method(of: raw), target: "",
+                                      peer: RequestReader.peer(of: raw)), close: true)
             return
         }
         switch handler.start(request) {
@@ -110,26 +138,20 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// libevent's own error path (malformed request, over a size limit, unknown method).
+    /// Requests refused before any handler ran: libevent's error path (malformed, too large)
+    /// and the guard's (framing, deadlines). The connection closes after the reply.
     private func refuse(_ raw: RawRequest, status: Int) {
-        // A method libevent does not know still has a path: route it, so that a known path
-        // answers 405 with Allow (and CORS, logging, metrics see it) like any other method.
-        if status == HTTPStatus.notImplemented.code, evhttp_request_get_uri(raw) != nil {
-            receive(raw)
-            return
-        }
-        var status = HTTPStatus(status)
-        // libevent says 400 (or 413) for an oversize head; the head's size tells them apart.
-        if status == .badRequest || status == .contentTooLarge, raw.pointee.headers_size > limits.maxHeaderBytes {
-            status = .headerFieldsTooLarge
-        }
         // A request line that never parsed leaves the version at 0.0; answer as HTTP/1.1.
         if raw.pointee.major != 1 {
             raw.pointee.major = 1
             raw.pointee.minor = 1
         }
+        // The method and target are known once the request line parsed (framing, 408).
+        let target = evhttp_request_get_uri(raw).map { String(cString: $0) } ?? ""
         answering += 1
-        PendingReply(raw: raw, server: self).send(handler.refuse(status, peer: RequestReader.peer(of: raw)), close: true)
+        let response = handler.refuse(HTTPStatus(status), method: RequestReader.method(of: raw), target: target,
+                                      peer: RequestReader.peer(of: raw))
+        PendingReply(raw: raw, server: self).send(response, close: true)
     }
 
     /// Exactly one reply per request: the wrapper is consumed by `send`.
@@ -142,5 +164,12 @@ public final class HTTPServer: @unchecked Sendable {
             ReplyWriter.write(response, to: raw, close: close || server.draining)
             server.answering -= 1
         }
+    }
+}
+
+extension IPAddress {
+    /// The peer the guard read from the accepted socket's address.
+    fileprivate init(_ peer: filmd_peer) {
+        self.init(high: peer.high, low: peer.low)
     }
 }
