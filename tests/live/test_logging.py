@@ -66,13 +66,21 @@ def test_credentials_cookies_and_bodies_are_never_logged(server):
         assert planted not in output
 
 
-def test_control_characters_are_escaped_and_long_values_capped(server):
-    response = server.request("GET", "/films", headers={"User-Agent": "evil\x1b[31mred\x7f\u0085" + "A" * 2000})
+def test_control_characters_are_refused_or_escaped_and_long_values_capped(server):
+    # C0 controls and DEL in a field value are refused before any handler (RFC 9110 §5.5: a
+    # proxy may read them as white space), and the refusal's log line holds none of them.
+    refused = server.request("GET", "/films", headers={"User-Agent": "evil\x1b[31mred\x7f"})
+    assert refused.status == 400
+    # C1 controls and line separators arrive as UTF-8 (obs-text to HTTP): logged escaped.
+    agent = ("evil\u0085red\u2028" + "A" * 2000).encode().decode("latin-1")  # sent as its UTF-8 bytes
+    response = server.request("GET", "/films", headers={"User-Agent": agent})
+    assert response.status == 200
     time.sleep(0.3)
-    raw = [line for line in server.lines if response.header("X-Request-ID") in line and '"request"' in line]
-    assert raw and "\x1b" not in raw[0] and "\x7f" not in raw[0] and "\u0085" not in raw[0]
-    # (0x85 arrives as a lone latin-1 byte, which is not UTF-8: it is logged as U+FFFD.)
-    assert "\\u001b[31mred\\u007f" in raw[0]
+    lines = [line for line in server.lines if '"request"' in line]
+    assert lines and all("\x1b" not in line and "\x7f" not in line for line in lines)
+    raw = [line for line in lines if response.header("X-Request-ID") in line]
+    assert raw and "\u0085" not in raw[0] and "\u2028" not in raw[0]
+    assert "evil\\u0085red\\u2028" in raw[0]
     entry = json.loads(raw[0])
     assert len(entry["user_agent.original"]) <= 260
 
