@@ -66,3 +66,17 @@ def test_a_bad_key_stops_start_up_naming_it(make_server, certificate, tmp_path):
         server.start(timeout=10)
     assert "tls.private_key" in str(failure.value)
     assert str(wrong) not in "".join(server.lines)  # no path in the message
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler for the fault-injection shim")
+def test_a_connection_that_cannot_get_tls_is_closed_never_served_in_the_clear(make_server, certificate, tmp_path):
+    # The real binary with OpenSSL's SSL_new made to fail (LD_PRELOAD): the connection's TLS
+    # bufferevent cannot be made, and a plain-text request on it must get nothing back.
+    cert, key = certificate
+    source, shim = tmp_path / "no_ssl_new.c", tmp_path / "no_ssl_new.so"
+    source.write_text("void *SSL_new(void *context) { (void)context; return 0; }\n")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(source)], check=True)
+    server = make_server({"tls": {"certificate": str(cert), "private_key": str(key)}}, env={"LD_PRELOAD": str(shim)})
+    plain = server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)
+    assert b"HTTP/1.1" not in plain and b"ok" not in plain
+    assert server.process.poll() is None  # and the server goes on
