@@ -1,5 +1,6 @@
 // RFC 9112 §6: how long a request's body is, decided once from its complete head, strictly,
-// so that filmd never reads a body of another length than a proxy in front of it did.
+// so that filmd never reads a body of another length than a proxy in front of it did; and
+// §3.2: one Host, so that no two hops route one request two ways.
 #include "guard_internal.h"
 #include <string.h>
 #include <strings.h>
@@ -85,11 +86,13 @@ void filmd_request_close_after_reply(struct evhttp_request *req) {
 int filmd_check_framing(struct evhttp_request *req, int *close_after) {
     struct codings codings = {0};
     struct length length = {0};
-    int encodings = 0, lengths = 0;
+    int encodings = 0, lengths = 0, hosts = 0;
     for (struct evkeyval *field = filmd_headers_first(req->input_headers); field; field = filmd_headers_next(field)) {
         if (strcasecmp(field->key, "Transfer-Encoding") == 0) {
             encodings++;
             each_element(field->value, coding, &codings);
+        } else if (strcasecmp(field->key, "Host") == 0) {
+            hosts++;
         } else if (strcasecmp(field->key, "Content-Length") == 0) {
             lengths++;
             int before = length.values;
@@ -97,6 +100,8 @@ int filmd_check_framing(struct evhttp_request *req, int *close_after) {
             if (length.values == before) length.bad = 1;  // an empty field
         }
     }
+    // One Host, and in HTTP/1.1 always one (RFC 9112 §3.2): two could route one request twice.
+    if (hosts > 1 || (hosts == 0 && !(req->major == 1 && req->minor == 0))) return 400;
     if (encodings > 0) {
         // HTTP/1.0 has no transfer codings; with a length as well, the two disagree (§6.1, §6.3).
         if (req->major == 1 && req->minor == 0) return 400;
