@@ -89,6 +89,26 @@ import Testing
         #expect(error { try ConfigLoader.load(file: rule) }?.message.contains("\"https://example.*\"") == true)
     }
 
+    @Test func anObjectValueInTheFileReplacesTheDefault() throws {
+        #expect(!RateLimitSettings().routes.isEmpty)  // so an empty map is a change
+        let empty = try file(#"{"rate_limits": {"routes": {}}}"#)
+        #expect(try ConfigLoader.load(file: empty).rateLimits.routes == [:])
+        let one = try file(#"{"rate_limits": {"routes": {"GET /films": "5 per minute"}}}"#)
+        #expect(try ConfigLoader.load(file: one).rateLimits.routes == ["GET /films": "5 per minute"])
+        // Sections are not values: they still merge key by key.
+        let section = try file(#"{"rate_limits": {"default": "1 per day"}}"#)
+        let merged = try ConfigLoader.load(file: section).rateLimits
+        #expect(merged.default == "1 per day" && merged.routes == RateLimitSettings().routes)
+        #expect(merged.maxClients == RateLimitSettings().maxClients)
+    }
+
+    @Test func anObjectValueInTheEnvironmentReplacesTheFile() throws {
+        let path = try file(#"{"rate_limits": {"routes": {"GET /films": "5 per minute"}}}"#)
+        let replaced = try ConfigLoader.load(file: path, environment: ["FILMD_RATE_LIMITS_ROUTES": #"{"GET /": "2 per second"}"#])
+        #expect(replaced.rateLimits.routes == ["GET /": "2 per second"])
+        #expect(try ConfigLoader.load(file: path, environment: ["FILMD_RATE_LIMITS_ROUTES": "{}"]).rateLimits.routes == [:])
+    }
+
     @Test func badEnvironmentNamesTheVariableOrKey() {
         #expect(error { try ConfigLoader.load(file: nil, environment: ["FILMD_NOPE": "1"]) }?.key == "FILMD_NOPE")
         #expect(error { try ConfigLoader.load(file: nil, environment: ["FILMD_SERVER_PORT": "x"]) }?.key == "server.port")
