@@ -258,8 +258,10 @@ def test_a_map_in_the_file_replaces_the_builtin_routes(tmp_path):
 
 def test_a_server_with_routes_emptied_limits_no_route(make_server):
     server = make_server({"rate_limits": {"enabled": True, "routes": {}}})
-    assert [server.request("GET", "/", source_address="127.0.0.2").status for _ in range(2)] == [200, 200]
-    assert "second" not in (server.request("GET", "/", source_address="127.0.0.3").header("RateLimit-Policy") or "")
+    responses = [server.request("GET", "/", source_address="127.0.0.2") for _ in range(3)]
+    assert 429 not in [r.status for r in responses], responses          # the built-in "1 per second" is gone
+    policy = responses[-1].header("RateLimit-Policy") or ""
+    assert '"hour";q=50' in policy and "second" not in policy, policy   # the defaults still apply
 
 
 @pytest.mark.parametrize("rule", ["https://*.com.*", "https://a*.example.com", "https://*example.com", "https://example.*"])
