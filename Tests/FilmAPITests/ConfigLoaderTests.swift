@@ -69,10 +69,44 @@ import Testing
         (#"{"auth": {"anonymous_role": "root"}}"#, "auth.anonymous_role"),
         (#"{"server": {"trusted_proxies": ["10.0.0.0/33"]}}"#, "server.trusted_proxies"),
         (#"{"tls": {"certificate": "cert.pem"}}"#, "tls.private_key"),
+        // Windows that overflow the nanosecond clock are bad limits, not a trap when the limiter is built.
+        (#"{"rate_limits": {"default": "1 per 300 years"}}"#, "rate_limits.default"),
+        (#"{"rate_limits": {"auth_failures": "5 per 1000 years"}}"#, "rate_limits.auth_failures"),
+        (#"{"rate_limits": {"routes": {"GET /": "1 per 300 years"}}}"#, "rate_limits.routes.GET /"),
+        // A `*` is allowed only as a whole leftmost host label.
+        (#"{"cors": {"allowed_origins": ["https://*.com.*"]}}"#, "cors.allowed_origins"),
+        (#"{"cors": {"allowed_origins": ["https://a*.example.com"]}}"#, "cors.allowed_origins"),
     ])
     func badFilesNameTheKey(json: String, key: String) throws {
         let path = try file(json)
         #expect(error { try ConfigLoader.load(file: path) }?.key == key)
+    }
+
+    @Test func aBadLimitOrRuleIsQuotedInTheError() throws {
+        let limit = try file(#"{"rate_limits": {"application": "1 per 300 years"}}"#)
+        #expect(error { try ConfigLoader.load(file: limit) }?.message.contains("\"1 per 300 years\"") == true)
+        let rule = try file(#"{"cors": {"allowed_origins": ["https://example.*"]}}"#)
+        #expect(error { try ConfigLoader.load(file: rule) }?.message.contains("\"https://example.*\"") == true)
+    }
+
+    @Test func anObjectValueInTheFileReplacesTheDefault() throws {
+        #expect(!RateLimitSettings().routes.isEmpty)  // so an empty map is a change
+        let empty = try file(#"{"rate_limits": {"routes": {}}}"#)
+        #expect(try ConfigLoader.load(file: empty).rateLimits.routes == [:])
+        let one = try file(#"{"rate_limits": {"routes": {"GET /films": "5 per minute"}}}"#)
+        #expect(try ConfigLoader.load(file: one).rateLimits.routes == ["GET /films": "5 per minute"])
+        // Sections are not values: they still merge key by key.
+        let section = try file(#"{"rate_limits": {"default": "1 per day"}}"#)
+        let merged = try ConfigLoader.load(file: section).rateLimits
+        #expect(merged.default == "1 per day" && merged.routes == RateLimitSettings().routes)
+        #expect(merged.maxClients == RateLimitSettings().maxClients)
+    }
+
+    @Test func anObjectValueInTheEnvironmentReplacesTheFile() throws {
+        let path = try file(#"{"rate_limits": {"routes": {"GET /films": "5 per minute"}}}"#)
+        let replaced = try ConfigLoader.load(file: path, environment: ["FILMD_RATE_LIMITS_ROUTES": #"{"GET /": "2 per second"}"#])
+        #expect(replaced.rateLimits.routes == ["GET /": "2 per second"])
+        #expect(try ConfigLoader.load(file: path, environment: ["FILMD_RATE_LIMITS_ROUTES": "{}"]).rateLimits.routes == [:])
     }
 
     @Test func badEnvironmentNamesTheVariableOrKey() {
@@ -98,9 +132,21 @@ import Testing
         #expect(RateLimitRule.parse("50/hour") == RateLimitRule(count: 50, window: 3600, name: "hour"))
         #expect(RateLimitRule.parse("10 per 2 minutes") == RateLimitRule(count: 10, window: 120, name: "2minutes"))
         #expect(RateLimitRule.parseList("") == [])
+        #expect(RateLimitRule.parse("1 per 100 years") == RateLimitRule(count: 1, window: 100 * 365 * 86400, name: "100years"))
     }
 
-    @Test(arguments: ["per day", "0 per day", "-1 per day", "5 per fortnight", "5 every day", "5 per 0 days", "five per day"])
+    @Test func theLongestWindowFitsTheClockWithRoomForTheArithmetic() throws {
+        let rule = try #require(RateLimitRule.parse("1000000000 per 100 years"))
+        let policy = RateLimitPolicy(name: "century", rule: rule)
+        // A TAT runs at most two windows ahead of now (one window plus one interval), and now is
+        // the monotonic clock: there must be room left for decades of uptime.
+        let (twoWindows, overflow) = policy.windowNanoseconds.multipliedReportingOverflow(by: 2)
+        #expect(!overflow && Int64.max - twoWindows > 50 * 365 * 86400 * 1_000_000_000)
+    }
+
+    @Test(arguments: ["per day", "0 per day", "-1 per day", "5 per fortnight", "5 every day", "5 per 0 days", "five per day",
+                      "1 per 300 years", "1 per 101 years", "1 per 1000 years", "99999999999999999999 per day",
+                      "1 per 99999999999999999999 seconds"])
     func rejectsMalformedLimits(text: String) {
         #expect(RateLimitRule.parse(text) == nil)
     }

@@ -29,6 +29,15 @@ import Testing
         #expect(Origin(text) == nil)
     }
 
+    /// A `*` is a whole leftmost host label or nothing: anything else is a bad rule at start-up,
+    /// never an exact origin with a star in it or a wildcard in another place.
+    @Test(arguments: ["https://*.com.*", "https://a*.example.com", "https://*example.com", "https://example.*",
+                      "https://*.*.example.com", "https://api.*.example.com", "https://*", "https://*.",
+                      "https://**.example.com", "https://*.example.com*", "*.example.com", "https://*.example.com:*"])
+    func starsAnywhereButTheLeftmostLabelAreNotRules(text: String) {
+        #expect(OriginRule(text) == nil)
+    }
+
     @Test func originsAreParsedIntoTheirParts() throws {
         let v6 = try #require(Origin("HTTP://[::1]:8080"))
         #expect((v6.scheme, v6.host, v6.port) == ("http", "[::1]", 8080))

@@ -239,3 +239,59 @@ def test_every_serve_stdout_line_is_json_and_sigterm_exits_0(make_server):
     assert all(isinstance(r, dict) for r in records), records
     assert len(srv.lines) > before_stop, "no shutdown message on stdout"
     assert all(set(r) >= {"ts", "level"} for r in records), [r for r in records if not set(r) >= {"ts", "level"}]
+
+
+# -- map values replace, bad limits and CORS rules -------------------------------------------------
+
+def test_a_map_in_the_file_replaces_the_builtin_routes(tmp_path):
+    builtin = _effective(_run(["check-config"], tmp_path))["rate_limits"]["routes"]
+    assert builtin == {"GET /": "1 per second", "POST /add_film": "1 per second"}
+    empty = _write(tmp_path / "empty.json", {"rate_limits": {"routes": {}}})
+    assert _effective(_run(["check-config", "--config", str(empty)], tmp_path))["rate_limits"]["routes"] == {}
+    one = _write(tmp_path / "one.json", {"rate_limits": {"routes": {"GET /films": "5 per minute"}}})
+    effective = _effective(_run(["check-config", "--config", str(one)], tmp_path))["rate_limits"]
+    assert effective["routes"] == {"GET /films": "5 per minute"}
+    assert effective["default"] == "200 per day; 50 per hour"            # the section still merges
+    env = _clean_env(FILMD_RATE_LIMITS_ROUTES="{}")
+    assert _effective(_run(["check-config", "--config", str(one)], tmp_path, env))["rate_limits"]["routes"] == {}
+
+
+def test_a_server_with_routes_emptied_limits_no_route(make_server):
+    server = make_server({"rate_limits": {"enabled": True, "routes": {}}})
+    responses = [server.request("GET", "/", source_address="127.0.0.2") for _ in range(3)]
+    assert 429 not in [r.status for r in responses], responses          # the built-in "1 per second" is gone
+    policy = responses[-1].header("RateLimit-Policy") or ""
+    assert '"hour";q=50' in policy and "second" not in policy, policy   # the defaults still apply
+
+
+@pytest.mark.parametrize("rule", ["https://*.com.*", "https://a*.example.com", "https://*example.com", "https://example.*"])
+def test_a_cors_rule_with_a_misplaced_star_is_exit_78_naming_it(tmp_path, rule):
+    cfg = _write(tmp_path / "c.json", {"cors": {"allowed_origins": ["https://*.example.com", rule]}})
+    proc = _run(["check-config", "--config", str(cfg)], tmp_path)
+    assert proc.returncode == EX_CONFIG, proc
+    assert "cors.allowed_origins" in _output(proc) and f'"{rule}"' in _output(proc), _output(proc)
+
+
+@pytest.mark.parametrize("section", [{"default": "1 per 300 years"}, {"routes": {"GET /": "1 per 300 years"}},
+                                     {"auth_failures": "10 per minute; 1 per 1000 years"}])
+def test_a_limit_whose_window_overflows_the_clock_is_exit_78_naming_it(tmp_path, section):
+    cfg = _write(tmp_path / "c.json", {"server": {"port": 0}, "database": {"path": str(tmp_path / "x.db")},
+                                       "rate_limits": section})
+    key = "rate_limits." + next(iter(section)) + (".GET /" if "routes" in section else "")
+    for command in ("check-config", "serve"):
+        proc = _run([command, "--config", str(cfg)], tmp_path)
+        assert proc.returncode == EX_CONFIG, (command, proc.returncode, _output(proc)[-2000:])
+        assert key in _output(proc) and "years" in _output(proc), _output(proc)
+
+
+def test_sighup_with_a_limit_that_overflows_the_clock_keeps_the_running_config(make_server):
+    server = make_server({"rate_limits": {"enabled": True, "default": "", "routes": {"GET /films": "2 per minute"}}})
+    config = json.loads(server.config_path.read_text())
+    config["rate_limits"]["routes"]["GET /films"] = "1 per 300 years"
+    server.config_path.write_text(json.dumps(config))
+    server.process.send_signal(signal.SIGHUP)
+    failed = server.wait_for_log(lambda r: r.get("msg", "").startswith("configuration reload failed"))
+    assert "1 per 300 years" in failed["error"] and "rate_limits.routes.GET /films" in failed["error"]
+    assert server.process.poll() is None
+    statuses = [server.request("GET", "/films", source_address="127.0.0.2").status for _ in range(3)]
+    assert statuses == [200, 200, 429]                                  # the old limit still counts

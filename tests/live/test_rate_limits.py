@@ -161,13 +161,12 @@ def test_fifty_thousand_clients_stay_within_the_cap(make_server, capsys):
     after = vm_rss_kib(server.process.pid)
     totals = {status: sum(r.get(status, 0) for r in results) for status in (200, 429)}
     assert sum(totals.values()) == clients, results
-    # Nobody is replenished within the hour: the first cap-1 newcomers get rows, the rest share
-    # the overflow row (2 per hour between them).
-    assert totals[200] == cap - 1 + 2, totals
-    # The greedy client was never evicted, so it is still limited.
+    # Every newcomer past the cap takes the row of a one-shot client (one of two spent: within its
+    # allowance), so all are admitted ...
+    assert totals[200] == clients, totals
+    # ... and none took the greedy client's row: it is over its limit and still limited.
     assert pipelined(server, [greedy]) == {429: 1}
-    notice = server.wait_for_log(lambda r: r.get("msg", "").startswith("rate limiter full"))
-    assert int(notice["ratelimit.tracked_clients"]) <= cap and int(notice["ratelimit.max_clients"]) == cap
+    assert tracked_clients(server) == cap
     stated = int(server.wait_for_log(lambda r: r.get("msg") == "rate limiter ready")["ratelimit.bytes_per_client"])
     growth = after - before
     with capsys.disabled():
@@ -176,3 +175,43 @@ def test_fifty_thousand_clients_stay_within_the_cap(make_server, capsys):
               f"(+{growth} KiB = {growth * 1024 // cap} B per tracked client)")
     # The table's share is cap × stated bytes; the rest of the growth is allocator slack and buffers.
     assert growth * 1024 < cap * stated + 8 * 1024 * 1024, f"RSS grew by {growth} KiB"
+
+
+def tracked_clients(server) -> int:
+    metrics = server.request("GET", "/metrics").body.decode()
+    return int(float(re.search(r"^filmd_ratelimit_tracked_clients (\S+)$", metrics, re.M).group(1)))
+
+
+def forwarded(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}.{i >> 8 & 255}.{i & 255}" for i in range(count)]
+
+
+def test_a_table_filled_by_one_shot_clients_still_admits_newcomers(make_server):
+    """The attack on a bounded table: fill it with one-shot clients so that every newcomer is
+    locked out or shares one counter. Newcomers must take the place of clients within their
+    allowance, while the over-limit client keeps its state."""
+    cap = 50
+    server = make_server(limited({"server": {"trusted_proxies": ["127.0.0.1"]}}, default="5 per hour", max_clients=cap))
+    greedy = "198.51.100.1"
+    assert pipelined(server, [greedy] * 6) == {200: 5, 429: 1}
+    assert pipelined(server, forwarded("10.0", cap - 1)) == {200: cap - 1}
+    assert tracked_clients(server) == cap
+    assert pipelined(server, forwarded("10.1", 500)) == {200: 500}
+    assert pipelined(server, [greedy] * 3) == {429: 3}
+    assert tracked_clients(server) == cap
+    assert not any(r.get("msg", "").startswith("rate limiter full") for r in server.log_records())
+
+
+def test_when_every_tracked_client_is_over_its_limit_newcomers_share_many_hashed_rows(make_server):
+    cap = 20
+    server = make_server(limited({"server": {"trusted_proxies": ["127.0.0.1"]}}, default="5 per hour", max_clients=cap))
+    spent = forwarded("10.0", cap)
+    assert pipelined(server, [address for address in spent for _ in range(5)]) == {200: 5 * cap}
+    # One newcomer hammers: it spends the shared row its address hashes to ...
+    assert pipelined(server, ["203.0.113.66"] * 12) == {200: 5, 429: 7}
+    # ... and only the newcomers that hash to the same row (1 in 256) are refused with it.
+    counts = pipelined(server, forwarded("10.2", 200))
+    assert counts.get(200, 0) >= 190, counts
+    assert pipelined(server, spent) == {429: cap}
+    notice = server.wait_for_log(lambda r: r.get("msg", "").startswith("rate limiter full"))
+    assert int(notice["ratelimit.tracked_clients"]) == cap and int(notice["ratelimit.max_clients"]) == cap

@@ -7,6 +7,10 @@ public enum OriginRule: Sendable, Equatable {
     case exact(Origin)
     case subdomains(scheme: String, suffix: [Substring], port: Int)
 
+    /// Nil for anything else, including a `*` anywhere but as the whole leftmost host label
+    /// (`https://*.com.*`, `https://a*.example.com`, `https://example.*`): `*` is a token byte,
+    /// so without this check such a rule would load as an exact origin nobody sends, or as a
+    /// wildcard in a place the matcher does not treat as one.
     public init?(_ text: String) {
         if text == "*" {
             self = .any
@@ -14,13 +18,13 @@ public enum OriginRule: Sendable, Equatable {
         }
         if let star = text.range(of: "://*.") {
             let scheme = String(text[..<star.lowerBound]).lowercased()
-            guard let origin = Origin(scheme + "://" + text[star.upperBound...]) else { return nil }
+            guard let origin = Origin(scheme + "://" + text[star.upperBound...]), !origin.host.contains("*") else { return nil }
             let labels = origin.host.split(separator: ".", omittingEmptySubsequences: false)
             guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty }) else { return nil }
             self = .subdomains(scheme: origin.scheme, suffix: labels, port: origin.port)
             return
         }
-        guard let origin = Origin(text) else { return nil }
+        guard let origin = Origin(text), !origin.host.contains("*") else { return nil }
         self = .exact(origin)
     }
 

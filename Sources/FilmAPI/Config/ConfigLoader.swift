@@ -4,7 +4,9 @@ import Foundation
 /// `FILMD_*` environment variables < command-line flags. The layers are merged as JSON trees
 /// against the tree of the defaults, which is also the schema: a key it lacks is unknown.
 public enum ConfigLoader {
-    /// Maps of free-form keys (no schema below them).
+    /// Maps of free-form keys (no schema below them). Such a map is one value, like a list: a
+    /// layer that sets it replaces the one below wholly (`"routes": {}` removes the built-in route
+    /// limits). Only the sections of the schema merge key by key.
     static let freeFormKeys: Set<String> = ["rate_limits.routes"]
     /// Variables with the prefix that are not configuration keys.
     static let reservedVariables: Set<String> = ["FILMD_CONFIG"]
@@ -16,7 +18,7 @@ public enum ConfigLoader {
         if let file {
             let fromFile = try read(file)
             try checkKnown(fromFile, against: defaults, path: "")
-            merged = merge(merged, fromFile)
+            merged = merge(merged, fromFile, path: "")
         }
         for (key, value) in try environmentOverrides(environment, defaults: defaults).sorted(by: { $0.key < $1.key }) {
             merged = setting(merged, path: key.split(separator: ".").map(String.init), to: value)
@@ -70,10 +72,13 @@ public enum ConfigLoader {
         }
     }
 
-    private static func merge(_ base: JSONValue, _ override: JSONValue) -> JSONValue {
-        guard case .object(var result) = base, case .object(let overrides) = override else { return override }
+    /// `override` laid over `base`: sections merge key by key, every other value (a free-form
+    /// map included) replaces the one below.
+    private static func merge(_ base: JSONValue, _ override: JSONValue, path: String) -> JSONValue {
+        guard case .object(var result) = base, case .object(let overrides) = override, !freeFormKeys.contains(path) else { return override }
         for (key, value) in overrides {
-            result[key] = result[key].map { merge($0, value) } ?? value
+            let childPath = path.isEmpty ? key : "\(path).\(key)"
+            result[key] = result[key].map { merge($0, value, path: childPath) } ?? value
         }
         return .object(result)
     }

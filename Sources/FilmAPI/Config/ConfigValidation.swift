@@ -67,7 +67,7 @@ enum ConfigValidation {
 
     private static func limitString(_ text: String, _ key: String) throws(ConfigError) {
         guard RateLimitRule.parseList(text) != nil else {
-            throw ConfigError(key: key, "\"\(text)\" is not a rate limit (e.g. \"50 per hour; 10/minute\")")
+            throw ConfigError(key: key, "\"\(text)\" is not a rate limit (e.g. \"50 per hour; 10/minute\"; windows up to 100 years)")
         }
     }
 

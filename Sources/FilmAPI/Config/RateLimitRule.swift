@@ -8,6 +8,11 @@ public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(count) per \(name)" }
 
+    /// The longest window: the limiter keeps times as nanoseconds in an `Int64` and a counter runs
+    /// up to two windows ahead of the clock, so 100 years (3.2e18 ns) leaves room for 90 years
+    /// of uptime; `1 per 300 years` would overflow.
+    public static let maxWindowSeconds = 100 * 365 * 86400
+
     static let units: [(names: [String], seconds: Int)] = [
         (["second", "seconds", "s"], 1), (["minute", "minutes", "m"], 60), (["hour", "hours", "h"], 3600),
         (["day", "days", "d"], 86400), (["month", "months"], 30 * 86400), (["year", "years"], 365 * 86400),
@@ -25,7 +30,7 @@ public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
         return rules
     }
 
-    /// Parses one limit; nil when it is not one.
+    /// Parses one limit; nil when it is not one (a window over `maxWindowSeconds` included).
     public static func parse(_ text: String) -> RateLimitRule? {
         let words = text.lowercased().replacingSlash().split(separator: " ").map(String.init)
         guard words.count == 3 || words.count == 4, words[1] == "per",
@@ -34,6 +39,7 @@ public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
         guard let multiplier, multiplier > 0, multiplier <= 1000,
               let unit = units.first(where: { $0.names.contains(words[words.count - 1]) }) else { return nil }
         let base = unit.names[0]
+        guard unit.seconds * multiplier <= maxWindowSeconds else { return nil }
         return RateLimitRule(count: count, window: unit.seconds * multiplier,
                              name: multiplier == 1 ? base : "\(multiplier)\(base)s")
     }

@@ -27,7 +27,7 @@ public struct RateLimitMiddleware: Middleware {
         let result = limiter.check(clientKey(context), method: request.method, route: context.route, now: now)
         context.rateLimitDecision = result.decision.rawValue
         if result.overflowed, limiter.takeOverflowNotice(now: now) {
-            logger.warning("rate limiter full: new clients share the overflow bucket", metadata: [
+            logger.warning("rate limiter full: every tracked client is over a limit, new clients share the overflow rows", metadata: [
                 "ratelimit.tracked_clients": .stringConvertible(limiter.trackedClients),
                 "ratelimit.max_clients": .stringConvertible(limiter.settings.maxClients)])
         }

@@ -32,6 +32,8 @@ struct RateLimitLayout: Sendable {
     private(set) var authFailures = CounterSet([], policies: [])
     /// Counters per client in the request table.
     private(set) var width = 0
+    /// The policy of each counter of the request row, by counter index.
+    private(set) var counterPolicies: [Int] = []
     /// `rate_limits.routes` keys that name no route (a typo: worth a warning at start).
     private(set) var unknownRoutes: [String] = []
 
@@ -88,6 +90,7 @@ struct RateLimitLayout: Sendable {
 
     private mutating func counter(policy: Int) -> Counter {
         width += 1
+        counterPolicies.append(policy)
         return Counter(index: width - 1, policy: policy)
     }
 

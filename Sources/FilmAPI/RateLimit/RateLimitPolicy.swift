@@ -12,6 +12,9 @@ public struct RateLimitPolicy: Sendable, Equatable {
     let windowNanoseconds: Int64
     /// GCRA's emission interval: one request's worth of the window, in nanoseconds.
     let interval: Int64
+    /// How far ahead of now a counter's arrival time may be for one more request to conform
+    /// (`w − T`): a client is over this policy while its arrival time is further ahead.
+    var lead: Int64 { windowNanoseconds - interval }
 
     public init(name: String, quota: Int, window: Int) {
         self.name = name

@@ -20,8 +20,11 @@ public final class RateLimiter: @unchecked Sendable {
     public init(settings: RateLimitSettings, routes: [(method: HTTPMethod, template: String)]) {
         self.settings = settings
         layout = RateLimitLayout(settings: settings, routes: routes)
-        requests = ClientTable(width: layout.width, capacity: settings.maxClients)
-        failures = ClientTable(width: layout.authFailures.counters.count, capacity: settings.maxClients)
+        let policies = layout.policies
+        requests = ClientTable(width: layout.width, capacity: settings.maxClients,
+                               leads: layout.counterPolicies.map { policies[$0].lead })
+        failures = ClientTable(width: layout.authFailures.counters.count, capacity: settings.maxClients,
+                               leads: layout.authFailures.counters.map { policies[$0.policy].lead })
         counts = DecisionCounts(policies: layout.policies)
     }
 
@@ -41,7 +44,7 @@ public final class RateLimiter: @unchecked Sendable {
         defer { lock.unlock() }
         let row = requests.row(for: client, now: now)
         var result = evaluate(counters, in: &requests, row: row, now: now, commit: true)
-        result.overflowed = row == ClientTable.overflow
+        result.overflowed = requests.isOverflow(row)
         counts.record(result, counters: counters.counters)
         return result
     }
@@ -52,8 +55,11 @@ public final class RateLimiter: @unchecked Sendable {
         guard settings.enabled, !layout.authFailures.counters.isEmpty else { return .disabled }
         lock.lock()
         defer { lock.unlock() }
-        // A client with no failure on record has its whole budget: nothing to evaluate.
-        guard let row = failures.existingRow(for: client) else { return RateLimitResult(decision: .allowed) }
+        // A client with no failure on record has its whole budget: nothing to evaluate. In a full
+        // table an untracked client's failures may be in the overflow row it shares.
+        guard let row = failures.existingRow(for: client) ?? failures.sharedRow(for: client) else {
+            return RateLimitResult(decision: .allowed)
+        }
         let result = evaluate(layout.authFailures, in: &failures, row: row, now: now, commit: false)
         if result.decision != .allowed { counts.record(result, counters: layout.authFailures.counters) }
         return result
@@ -80,7 +86,7 @@ public final class RateLimiter: @unchecked Sendable {
         _ = evaluate(layout.authFailures, in: &failures, row: row, now: now, commit: true)
     }
 
-    /// True at most once a minute while new clients land in the overflow row (for a log line).
+    /// True at most once a minute while new clients land in the overflow rows (for a log line).
     public func takeOverflowNotice(now: Int64) -> Bool {
         lock.lock()
         defer { lock.unlock() }
