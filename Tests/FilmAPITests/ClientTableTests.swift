@@ -164,7 +164,7 @@ import Testing
         #expect(layout.width == 2 * 3 + 1 + 1)  // "/", "/films" and unmatched paths; GET /; the application
         #expect(MemoryLayout<ClientTable.Slot>.stride == 32)
         // 32768 buckets of 20 bytes for 20 000 clients: 33 bytes of index each.
-        #expect(MemoryLayout<CandidateHeap.Entry>.stride == 16)
+        #expect(MemoryLayout<ClientTable.Candidate>.stride == 16)
         #expect(ClientTable.bytesPerClient(width: 8, capacity: 20_000) == 32 + 64 + 33 + 16)
         #expect(ClientTable.bytesPerClient(width: 8, capacity: 100_000) == 32 + 64 + 53 + 16)
     }

@@ -1,3 +1,5 @@
+import HeapModule
+
 /// The limiter's per-client state, bounded: at most `capacity` tracked clients, each one row of
 /// `width` counters (GCRA arrival times, 8 bytes each), a 32-byte slot (key, when its row is
 /// fully replenished, when it is within every limit again), its entry in the hash index and,
@@ -36,10 +38,18 @@ struct ClientTable {
     private var counters: [Int64] = []
     private var index: [ClientKey: Int32]
     /// Tracked clients within their allowance, by `replenishedAt` (the top has the most left).
-    private var withinAllowance = CandidateHeap()
+    private var withinAllowance = Heap<Candidate>()
     /// Tracked clients over a limit, by `limitedUntil` (the top comes back first).
-    private var overLimit = CandidateHeap()
+    private var overLimit = Heap<Candidate>()
     private var candidatesBuilt = false
+
+    /// A row in one of the heaps, ordered by the time it was pushed with.
+    struct Candidate: Comparable {
+        var key: Int64
+        var row: Int32
+
+        static func < (a: Candidate, b: Candidate) -> Bool { a.key < b.key }
+    }
 
     init(width: Int, capacity: Int, leads: [Int64]) {
         precondition(leads.count == width, "one lead per counter")
@@ -60,7 +70,7 @@ struct ClientTable {
         var buckets = 1
         while buckets * 3 < capacity * 4 { buckets <<= 1 }
         let index = (buckets * (MemoryLayout<ClientKey>.stride + MemoryLayout<Int32>.stride) + buckets / 8 + capacity - 1) / capacity
-        return MemoryLayout<Slot>.stride + width * MemoryLayout<Int64>.stride + index + MemoryLayout<CandidateHeap.Entry>.stride
+        return MemoryLayout<Slot>.stride + width * MemoryLayout<Int64>.stride + index + MemoryLayout<Candidate>.stride
     }
 
     /// Clients tracked one by one (the overflow rows not counted).
@@ -121,25 +131,25 @@ struct ClientTable {
     private mutating func takeMostLeft(now: Int64) -> Int32? {
         if !candidatesBuilt { buildCandidates(now: now) }
         // Clients whose limits have run out are candidates again.
-        while let top = overLimit.top, top.key <= now {
+        while let top = overLimit.min, top.key <= now {
             let current = slots[Int(top.row)].limitedUntil
             if current > top.key {
-                overLimit.updateTop(key: current)
+                _ = overLimit.replaceMin(with: Candidate(key: current, row: top.row))
             } else {
-                overLimit.popTop()
-                withinAllowance.push(key: slots[Int(top.row)].replenishedAt, row: top.row)
+                _ = overLimit.popMin()
+                withinAllowance.insert(Candidate(key: slots[Int(top.row)].replenishedAt, row: top.row))
             }
         }
-        while let top = withinAllowance.top {
+        while let top = withinAllowance.min {
             let slot = slots[Int(top.row)]
             if slot.limitedUntil > now {
-                withinAllowance.popTop()
-                overLimit.push(key: slot.limitedUntil, row: top.row)
+                _ = withinAllowance.popMin()
+                overLimit.insert(Candidate(key: slot.limitedUntil, row: top.row))
             } else if slot.replenishedAt > top.key {
-                withinAllowance.updateTop(key: slot.replenishedAt)
+                _ = withinAllowance.replaceMin(with: Candidate(key: slot.replenishedAt, row: top.row))
             } else {
                 // The newcomer's fresh slot has the smallest key there is: the entry stays on top.
-                withinAllowance.replaceTopKeyWithMinimum()
+                _ = withinAllowance.replaceMin(with: Candidate(key: .min, row: top.row))
                 return top.row
             }
         }
@@ -148,7 +158,7 @@ struct ClientTable {
 
     /// Sorts every tracked client into the two heaps, once: from then on the table stays full.
     private mutating func buildCandidates(now: Int64) {
-        var within: [CandidateHeap.Entry] = [], over: [CandidateHeap.Entry] = []
+        var within: [Candidate] = [], over: [Candidate] = []
         within.reserveCapacity(capacity)
         over.reserveCapacity(capacity)
         for row in Self.overflowRows..<slots.count {
@@ -159,8 +169,8 @@ struct ClientTable {
                 over.append(.init(key: slot.limitedUntil, row: Int32(row)))
             }
         }
-        withinAllowance = CandidateHeap(within)
-        overLimit = CandidateHeap(over)
+        withinAllowance = Heap(within)
+        overLimit = Heap(over)
         candidatesBuilt = true
     }
 }
