@@ -88,6 +88,8 @@ int filmd_check_framing(struct evhttp_request *req, int *close_after) {
     struct length length = {0};
     int encodings = 0, lengths = 0, hosts = 0;
     for (struct evkeyval *field = filmd_headers_first(req->input_headers); field; field = filmd_headers_next(field)) {
+        char first = (char)(field->key[0] | 0x20);  // most fields are none of the three: one compare
+        if (first != 't' && first != 'c' && first != 'h') continue;
         if (strcasecmp(field->key, "Transfer-Encoding") == 0) {
             encodings++;
             each_element(field->value, coding, &codings);

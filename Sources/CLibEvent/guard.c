@@ -133,6 +133,7 @@ static void sweep(evutil_socket_t fd, short what, void *arg) {
         struct filmd_watch *next = w->next;
         struct evhttp_request *req = w->req;
         if (req->evcon == NULL) {
+            // detached by libevent (the client went away): nothing to time
         } else if (w->started_ms == 0) {
             if (has_arrived(req)) w->started_ms = now;
         } else if (!w->head_done) {

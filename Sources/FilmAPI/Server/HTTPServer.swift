@@ -54,8 +54,8 @@ public final class HTTPServer: @unchecked Sendable {
                 Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().quota?.release(IPAddress(peer.pointee))
             },
             context: context)
+        // (Initialised in full by now: a throw runs deinit, which frees `http`.)
         guard filmd_http_guard(http, loop.base, hooks, Self.guardLimits(limits), tls?.pointer) == 0 else {
-            evhttp_free(http)
             throw ServerError.listen("too many servers in one process")
         }
         apply(limits)
