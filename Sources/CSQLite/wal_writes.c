@@ -11,6 +11,7 @@
 //   controls), before a write that does not follow the buffer, and when the buffer is full.
 // Database files and journals are passed through untouched.
 #include "CSQLite.h"
+#include "wal_file.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,23 +19,9 @@
 // masked size of 0 reads as a full disk): the buffer stays below that.
 enum { buffer_limit = 64 * 1024, frame_header_size = 24, wal_header_size = 32 };
 
-typedef struct filmd_file filmd_file;
-struct filmd_file {
-    sqlite3_file base;
-    filmd_file *wal;       // database file: its connection's open WAL file, if any
-    filmd_file *database;  // WAL file: the database file it belongs to
-    int is_wal;
-    int commit_frame;      // WAL file: the last header appended was a commit frame's
-    unsigned char *buffer;
-    size_t length, capacity;
-    sqlite3_int64 offset;  // of buffer[0] in the file
-    sqlite3_int64 padding; // keeps the real file object 8-byte aligned
-};
-
 static sqlite3_vfs *system_vfs;
-static const sqlite3_io_methods methods;
 
-static sqlite3_file *real(filmd_file *file) { return (sqlite3_file *)(file + 1); }
+static sqlite3_file *real(filmd_file *file) { return filmd_real_file(file); }
 
 static int flush(filmd_file *file) {
     if (file == NULL || file->length == 0) return SQLITE_OK;
@@ -64,6 +51,8 @@ static int file_close(sqlite3_file *base) {
     free(file->buffer);
     file->buffer = NULL;
     int closed = real(file)->pMethods->xClose(real(file));
+    free(file->fault);  // after the close: its methods were the real file's until then
+    file->fault = NULL;
     return rc != SQLITE_OK ? rc : closed;
 }
 
@@ -201,7 +190,7 @@ static int file_unfetch(sqlite3_file *base, sqlite3_int64 offset, void *pointer)
     return real(file)->pMethods->xUnfetch(real(file), offset, pointer);
 }
 
-static const sqlite3_io_methods methods = {
+const sqlite3_io_methods filmd_io_methods = {
     3, file_close, file_read, file_write, file_truncate, file_sync, file_size, file_lock, file_unlock,
     file_check_reserved_lock, file_control, file_sector_size, file_device_characteristics,
     file_shm_map, file_shm_lock, file_shm_barrier, file_shm_unmap, file_fetch, file_unfetch,
@@ -216,11 +205,11 @@ static int vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *base,
         file->base.pMethods = NULL;
         return rc;
     }
-    file->base.pMethods = &methods;
+    file->base.pMethods = &filmd_io_methods;
     if ((flags & SQLITE_OPEN_WAL) && name != NULL) {
         file->is_wal = 1;
         filmd_file *database = (filmd_file *)sqlite3_database_file_object(name);
-        if (database != NULL && database->base.pMethods == &methods) {
+        if (database != NULL && database->base.pMethods == &filmd_io_methods) {
             file->database = database;
             database->wal = file;
         }

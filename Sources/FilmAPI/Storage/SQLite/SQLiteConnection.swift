@@ -69,6 +69,17 @@ final class SQLiteConnection {
 
     var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// How a write fails in `failWALWrites`: ENOSPC (SQLITE_FULL) or EIO (SQLITE_IOERR_WRITE).
+    enum WriteFailure { case diskFull, ioError }
+
+    /// Tests only: the next `successes` writes to this connection's open WAL file reach it
+    /// (all, when negative) and every later one fails, as a full or failing disk would (see
+    /// wal_faults.c). Returns the writes failed so far, -1 without a WAL file.
+    @discardableResult
+    func failWALWrites(after successes: Int32, as failure: WriteFailure = .diskFull) -> Int32 {
+        filmd_sqlite_test_fail_wal_writes(handle, successes, failure == .diskFull ? SQLITE_FULL : SQLITE_IOERR | 3 << 8)  // SQLITE_IOERR_WRITE
+    }
+
     func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     /// How long a connection waits for a lock another one holds (the CLI commands and the
