@@ -14,6 +14,8 @@ struct filmd_file {
     filmd_file *database;  // WAL file: the database file it belongs to
     int is_wal;
     int commit_frame;      // WAL file: the last header appended was a commit frame's
+    int gathering;         // WAL file: writes up to the commit frame go to the buffer
+    int failed;            // WAL file: a flush SQLite could not hear of failed with this
     unsigned char *buffer;
     size_t length, capacity;
     sqlite3_int64 offset;  // of buffer[0] in the file
