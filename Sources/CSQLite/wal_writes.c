@@ -5,39 +5,40 @@
 // buffer that reaches the file:
 // - when the page of a commit frame has been appended (the transaction is complete), so a
 //   failed write fails the commit and is never acknowledged;
-// - before the commit becomes visible to other connections: SQLite publishes the new WAL end
-//   in shared memory around xShmBarrier on the database file, which flushes its WAL first;
 // - before anything else touches the file (read, sync, truncate, size, close, locks, file
 //   controls), before a write that does not follow the buffer, and when the buffer is full.
+// Every write's failure must reach SQLite through a method whose result it checks before the
+// commit counts. SQLite publishes a commit (sqlite3WalFrames: frames written, the WAL synced
+// with synchronous=FULL, then walIndexAppend and walIndexWriteHdr around xShmBarrier, which
+// returns void) only after its commit frame, but it may write more before it publishes: the
+// checksums of frames it overwrote in place (walRewriteChecksums, the commit frame's header
+// last) and, without powersafe overwrite, padding. So only a write transaction's writes up to
+// its commit frame are gathered: gathering starts when the connection takes the WAL write
+// lock and stops once the commit frame is flushed; every other write goes to the file at once
+// and returns its own result. The flush in xShmBarrier is then always empty; should it ever
+// fail, the WAL file keeps the error and returns it from every later use, first from the
+// COMMIT's SQLITE_FCNTL_COMMIT_PHASETWO, so the COMMIT fails and the connection stops there.
 // Database files and journals are passed through untouched.
 #include "CSQLite.h"
+#include "wal_file.h"
 #include <stdlib.h>
 #include <string.h>
 
 // The system VFS writes at most 128 KiB - 1 per call (it masks the size to 17 bits, and a
 // masked size of 0 reads as a full disk): the buffer stays below that.
-enum { buffer_limit = 64 * 1024, frame_header_size = 24, wal_header_size = 32 };
-
-typedef struct filmd_file filmd_file;
-struct filmd_file {
-    sqlite3_file base;
-    filmd_file *wal;       // database file: its connection's open WAL file, if any
-    filmd_file *database;  // WAL file: the database file it belongs to
-    int is_wal;
-    int commit_frame;      // WAL file: the last header appended was a commit frame's
-    unsigned char *buffer;
-    size_t length, capacity;
-    sqlite3_int64 offset;  // of buffer[0] in the file
-    sqlite3_int64 padding; // keeps the real file object 8-byte aligned
-};
+enum { buffer_limit = 64 * 1024, frame_header_size = 24, wal_header_size = 32, wal_write_lock = 0 };
 
 static sqlite3_vfs *system_vfs;
-static const sqlite3_io_methods methods;
 
-static sqlite3_file *real(filmd_file *file) { return (sqlite3_file *)(file + 1); }
+static sqlite3_file *real(filmd_file *file) { return filmd_real_file(file); }
 
 static int flush(filmd_file *file) {
-    if (file == NULL || file->length == 0) return SQLITE_OK;
+    if (file == NULL) return SQLITE_OK;
+    if (file->failed != SQLITE_OK) {  // a flush that failed where SQLite could not hear of it
+        file->length = 0;
+        return file->failed;
+    }
+    if (file->length == 0) return SQLITE_OK;
     sqlite3_file *target = real(file);
     int rc = target->pMethods->xWrite(target, file->buffer, (int)file->length, file->offset);
     file->length = 0;
@@ -64,6 +65,8 @@ static int file_close(sqlite3_file *base) {
     free(file->buffer);
     file->buffer = NULL;
     int closed = real(file)->pMethods->xClose(real(file));
+    free(file->fault);  // after the close: its methods were the real file's until then
+    file->fault = NULL;
     return rc != SQLITE_OK ? rc : closed;
 }
 
@@ -100,17 +103,25 @@ static int append(filmd_file *file, const void *data, int amount, sqlite3_int64 
     return SQLITE_OK;
 }
 
+// Straight to the file, after what the buffer holds: the write's result is its own.
+static int write_through(filmd_file *file, const void *data, int amount, sqlite3_int64 offset) {
+    int rc = flush(file);
+    return rc != SQLITE_OK ? rc : real(file)->pMethods->xWrite(real(file), data, amount, offset);
+}
+
 static int file_write(sqlite3_file *base, const void *data, int amount, sqlite3_int64 offset) {
     filmd_file *file = (filmd_file *)base;
     if (!file->is_wal) return real(file)->pMethods->xWrite(real(file), data, amount, offset);
+    if (!file->gathering) return write_through(file, data, amount, offset);
     // A frame header's second word is the database size after a commit frame, 0 otherwise.
     int header = amount == frame_header_size && offset >= wal_header_size;
     int completes = !header && file->commit_frame;
     if (header) file->commit_frame = big_endian_32((const unsigned char *)data + 4) != 0;
     if (completes) file->commit_frame = 0;
     int rc = append(file, data, amount, offset);
-    if (rc != SQLITE_OK) return rc;
-    return completes ? flush(file) : SQLITE_OK;
+    if (rc != SQLITE_OK || !completes) return rc;
+    file->gathering = 0;  // what SQLite writes after the commit frame goes through at once
+    return flush(file);
 }
 
 static int file_truncate(sqlite3_file *base, sqlite3_int64 size) {
@@ -170,13 +181,22 @@ static int file_shm_map(sqlite3_file *base, int region, int size, int extend, vo
 static int file_shm_lock(sqlite3_file *base, int offset, int n, int flags) {
     filmd_file *file = (filmd_file *)base;
     int rc = flush_wal_of(file);
-    return rc != SQLITE_OK ? rc : real(file)->pMethods->xShmLock(real(file), offset, n, flags);
+    if (rc == SQLITE_OK) rc = real(file)->pMethods->xShmLock(real(file), offset, n, flags);
+    // Slot 0 of the shared-memory locks is the WAL write lock (WAL_WRITE_LOCK in wal.c): a
+    // write transaction begins, its frames may be gathered up to its commit frame.
+    if (rc == SQLITE_OK && offset == wal_write_lock && !file->is_wal && file->wal != NULL) {
+        file->wal->gathering = (flags & (SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE)) == (SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE);
+    }
+    return rc;
 }
 
 // The commit becomes visible around this barrier: the frames must be in the file before.
+// Nothing is gathered by then (see the top of this file); if something were and its write
+// failed, the WAL keeps the error, since this method cannot return it.
 static void file_shm_barrier(sqlite3_file *base) {
     filmd_file *file = (filmd_file *)base;
-    (void)flush_wal_of(file);  // normally empty already: the commit frame flushed it
+    int rc = flush_wal_of(file);
+    if (rc != SQLITE_OK && file->wal != NULL) file->wal->failed = rc;
     real(file)->pMethods->xShmBarrier(real(file));
 }
 
@@ -201,7 +221,7 @@ static int file_unfetch(sqlite3_file *base, sqlite3_int64 offset, void *pointer)
     return real(file)->pMethods->xUnfetch(real(file), offset, pointer);
 }
 
-static const sqlite3_io_methods methods = {
+const sqlite3_io_methods filmd_io_methods = {
     3, file_close, file_read, file_write, file_truncate, file_sync, file_size, file_lock, file_unlock,
     file_check_reserved_lock, file_control, file_sector_size, file_device_characteristics,
     file_shm_map, file_shm_lock, file_shm_barrier, file_shm_unmap, file_fetch, file_unfetch,
@@ -216,11 +236,11 @@ static int vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *base,
         file->base.pMethods = NULL;
         return rc;
     }
-    file->base.pMethods = &methods;
+    file->base.pMethods = &filmd_io_methods;
     if ((flags & SQLITE_OPEN_WAL) && name != NULL) {
         file->is_wal = 1;
         filmd_file *database = (filmd_file *)sqlite3_database_file_object(name);
-        if (database != NULL && database->base.pMethods == &methods) {
+        if (database != NULL && database->base.pMethods == &filmd_io_methods) {
             file->database = database;
             database->wal = file;
         }

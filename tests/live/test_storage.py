@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import csv
+import os
 import signal
 import sqlite3
+import subprocess
+import threading
+import time
 
 import pytest
 
 from filmd_server import REPO
-from live_helpers import add_film, add_films, all_films, get_film, snapshot, write_csv
+from live_helpers import add_film, add_films, all_films, assert_problem, get_film, snapshot, write_csv
 
 
 def _pragma(db_path, name: str):
@@ -99,3 +103,79 @@ def test_repository_seed_catalogue_loads(make_server):
     assert by_name['"Crocodile" Dundee']["studio"] == "Paramount"
     assert "Monsters, Inc." in by_name
     assert get_film(srv, by_name["Spirited Away"]["id"])["studio"] == "Studio Ghibli"
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 2 MiB tmpfs of the test's own: a disk that fills up (mounting needs root)."""
+    mount = tmp_path / "small-fs"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def _fill(directory, keep_free: int):
+    """Fills the filesystem of `directory` up to `keep_free` bytes; returns the filler's path."""
+    filler = directory / "filler"
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    os.truncate(filler, max(0, filler.stat().st_size - keep_free))
+    return filler
+
+
+def test_a_full_disk_fails_likes_honestly_and_filmd_recovers(small_filesystem, make_server):
+    """The disk fills up under a like load: every like answered 200 is in the file, every
+    other one is a 503 problem and is not; once there is room again, likes succeed again."""
+    server = make_server({"database": {"path": str(small_filesystem / "films.db")}})
+    films = add_films(server, 8)
+    filler = _fill(small_filesystem, keep_free=192 * 1024)
+    acknowledged = {film["id"]: 0 for film in films}
+    refused = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + 30
+
+    def like(index: int):
+        count = 0
+        while time.monotonic() < deadline:
+            film_id = films[(index + count) % len(films)]["id"]
+            count += 1
+            resp = server.request("GET", f"/?like={film_id}")
+            with lock:
+                if resp.status == 200:
+                    acknowledged[film_id] += 1
+                else:
+                    refused.append(resp)
+                if len(refused) >= 200:
+                    return
+
+    threads = [threading.Thread(target=like, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert refused, "the disk never filled up"
+    assert sum(acknowledged.values()) > 0
+    for resp in refused:
+        assert_problem(resp, 503)
+    assert server.request("GET", f"/films/{films[0]['id']}").status == 200  # reads go on
+
+    filler.unlink()
+    for film in films:
+        assert server.request("GET", f"/?like={film['id']}").status == 200
+        acknowledged[film["id"]] += 1
+    assert server.stop() == 0
+    conn = sqlite3.connect(server.db_path)
+    try:
+        stored = dict(conn.execute("SELECT id, likes FROM films"))
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+    assert stored == acknowledged, f"{sum(acknowledged.values())} likes answered 200, {len(refused)} refused"

@@ -47,11 +47,11 @@ public actor SQLiteFilmStore: FilmStore {
     }
 
     public nonisolated func add(_ film: FilmInput, completion: Completion<Film>) {
-        submit(PendingWrite({ try $0.add(film) }, completion))
+        write({ try $0.add(film) }, completion: completion)
     }
 
     public nonisolated func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>) {
-        submit(PendingWrite({ try $0.vote(vote, id: id) }, completion))
+        write({ try $0.vote(vote, id: id) }, completion: completion)
     }
 
     /// The pick is read in the vote's transaction, on this connection: its page cache is warm,
@@ -59,10 +59,10 @@ public actor SQLiteFilmStore: FilmStore {
     /// connection's cache whenever the WAL changed) and reads the pages again. A failed pick
     /// leaves the vote as it is and the caller picks on its own.
     public nonisolated func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>) {
-        submit(PendingWrite({ database in
+        write({ database in
             guard let voted = try database.vote(vote, id: id) else { return VotedAndPicked(voted: nil, picked: nil) }
             return VotedAndPicked(voted: voted, picked: try? database.randomFilm())
-        }, completion))
+        }, completion: completion)
     }
 
     /// Loads `films` in one transaction when the catalogue is empty; returns how many.
@@ -81,6 +81,12 @@ public actor SQLiteFilmStore: FilmStore {
         try await withCheckedThrowingContinuation { continuation in
             submit(PendingWrite(operation, continuation))
         }
+    }
+
+    /// Queues one write for the next batch; `completion` hears of it after the COMMIT, on its
+    /// queue. Every write of the store is one of these (the tests queue their own as well).
+    nonisolated func write<T: Sendable>(_ operation: @escaping @Sendable (FilmDatabase) throws -> T, completion: Completion<T>) {
+        submit(PendingWrite(operation, completion))
     }
 
     /// Runs `body` on the store's thread behind the work queued before it (tests hold the
@@ -107,9 +113,9 @@ public actor SQLiteFilmStore: FilmStore {
         flushScheduled = false
         var commitError: (any Error)?
         do {
-            try database.transaction { writes.forEach { $0.run(database) } }
+            try database.connection.batch(writes) { $0.run(database) }
         } catch {
-            commitError = error  // BEGIN or COMMIT failed: nothing of the batch is acknowledged
+            commitError = error  // BEGIN or COMMIT failed, or SQLite rolled the batch back: none of it is acknowledged
         }
         settle(writes, commitError: commitError)
         if commitError == nil { checkpointer.restartIfDue(database.connection) }

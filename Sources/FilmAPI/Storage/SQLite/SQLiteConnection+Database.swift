@@ -18,6 +18,39 @@ extension SQLiteConnection {
         return connection
     }
 
+    /// Runs each of `writes` in one write transaction and commits them; their own results
+    /// stand only if this returns. A write's own error normally undoes that statement alone,
+    /// but after some (an I/O error, no memory, an interrupt) SQLite rolls the whole
+    /// transaction back by itself: the writes before it are undone as well, and the writes
+    /// after it would each commit on their own, outside any transaction. Those are not run,
+    /// and this throws, so that none of the batch is acknowledged and all of it is as before.
+    func batch<Write>(_ writes: [Write], _ run: (Write) -> Void) throws(SQLiteError) {
+        try execute("BEGIN IMMEDIATE")
+        for write in writes {
+            run(write)
+            guard isInTransaction else { throw rolledBack() }
+        }
+        do {
+            try execute("COMMIT")
+        } catch {
+            if isInTransaction {
+                do {
+                    try execute("ROLLBACK")
+                } catch {
+                    // The COMMIT's error is the one to report. Left open, the transaction
+                    // makes the next BEGIN fail: nothing is ever committed on top of it.
+                }
+            }
+            throw error
+        }
+    }
+
+    /// The error of a transaction SQLite rolled back by itself, with the failure that made it.
+    private func rolledBack() -> SQLiteError {
+        let cause = lastError
+        return SQLiteError(code: cause.code, message: "transaction rolled back by SQLite: \(cause.message)")
+    }
+
     /// Runs `body` in one write transaction: all of it is committed, or none.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")

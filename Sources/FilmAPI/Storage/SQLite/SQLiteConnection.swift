@@ -69,6 +69,21 @@ final class SQLiteConnection {
 
     var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// False once a transaction has ended, including when SQLite rolled it back by itself
+    /// (an I/O error, a full disk, no memory): statements run after that commit on their own.
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// How a write fails in `failWALWrites`: ENOSPC (SQLITE_FULL) or EIO (SQLITE_IOERR_WRITE).
+    enum WriteFailure { case diskFull, ioError }
+
+    /// Tests only: the next `successes` writes to this connection's open WAL file reach it
+    /// (all, when negative) and every later one fails, as a full or failing disk would (see
+    /// wal_faults.c). Returns the writes failed so far, -1 without a WAL file.
+    @discardableResult
+    func failWALWrites(after successes: Int32, as failure: WriteFailure = .diskFull) -> Int32 {
+        filmd_sqlite_test_fail_wal_writes(handle, successes, failure == .diskFull ? SQLITE_FULL : SQLITE_IOERR | 3 << 8)  // SQLITE_IOERR_WRITE
+    }
+
     func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     /// How long a connection waits for a lock another one holds (the CLI commands and the
@@ -85,6 +100,11 @@ final class SQLiteConnection {
         let rc = sqlite3_backup_step(backup, -1)
         sqlite3_backup_finish(backup)
         guard rc == SQLITE_DONE else { throw SQLiteError(code: rc, message: String(cString: sqlite3_errstr(rc))) }
+    }
+
+    /// The connection's most recent failure, as SQLite reports it.
+    var lastError: SQLiteError {
+        SQLiteError(code: sqlite3_errcode(handle) & 0xFF, message: String(cString: sqlite3_errmsg(handle)))
     }
 
     func check(_ rc: Int32) throws(SQLiteError) {
