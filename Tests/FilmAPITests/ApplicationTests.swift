@@ -6,50 +6,35 @@ import Testing
 @Suite struct ApplicationTests {
     let store = MemoryFilmStore()
 
-    let sink = try! LogSink(path: "/dev/null")
+    func app() throws -> Application { try TestApp(TestApp.open, store: store).app }
 
-    /// As the live suites run it: anonymous callers may do anything, no rate limits.
-    static let config: Config = {
-        var config = Config()
-        config.auth.anonymousRole = "admin"
-        config.rateLimits.enabled = false
-        return config
-    }()
-
-    func app() -> Application {
-        let services = Services(store: store, lifecycle: Lifecycle(), sink: sink, level: LogLevelControl(.info),
-                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        return Composition.application(config: Self.config, services: services, reader: store,
-                                       security: Composition.securityChain(config: Self.config, services: services))
-    }
-
-    func send(_ method: HTTPMethod, _ target: String, body: String? = nil) async -> Response {
+    func send(_ method: HTTPMethod, _ target: String, body: String? = nil) async throws -> Response {
         var headers = HTTPHeaders()
         if body != nil { headers.add("Content-Type", "application/json") }
-        return await app().respond(to: Request(method: method, target: target, headers: headers, body: Array((body ?? "").utf8)))
+        return try await app().respond(to: Request(method: method, target: target, headers: headers, body: Array((body ?? "").utf8)))
     }
 
     @Test func readsAreAnsweredAtOnceAndVotesCallBack() async throws {
         _ = try await store.add(FilmInput(name: "Solaris", studio: "Mosfilm", year: 1972))
-        let application = app()
+        let application = try app()
         for target in ["/", "/films", "/films/random", "/healthz", "/nowhere"] {
-            guard case .answered(let response) = application.start(Request(method: .GET, target: target)) else {
-                Issue.record("\(target) suspended"); continue
+            guard case .now(let response) = application.start(Request(method: .GET, target: target)) else {
+                Issue.record("\(target) did not answer at once"); continue
             }
             #expect(response.headers["X-Request-ID"] != nil, "\(target): the chain ran")
         }
-        guard case .deferred(let rest) = application.start(Request(method: .GET, target: "/?like=1")) else {
-            Issue.record("a vote answered without its commit, or in a task"); return
+        guard case .later(let start) = application.start(Request(method: .GET, target: "/?like=1")) else {
+            Issue.record("a vote answered before its commit"); return
         }
         let queue = RecordingQueue()
         let response = await withCheckedContinuation { continuation in
-            rest(queue) { response in
+            start(Completion(on: queue) { result in
                 #expect(queue.isRunning, "answered on the request's queue")
-                continuation.resume(returning: response)
-            }
+                continuation.resume(returning: try? result.get())
+            })
         }
-        #expect(response.status == .ok)
-        #expect(response.headers["X-Request-ID"] != nil, "the layers' leave ran")
+        #expect(response?.status == .ok)
+        #expect(response?.headers["X-Request-ID"] != nil, "the layers' leave ran")
         #expect(try store.film(id: 1)?.likes == 1)
         #expect(queue.jobs == 1)
     }
@@ -59,10 +44,7 @@ import Testing
     @Test func aVoteAnswersWithTheStoresPick() async throws {
         _ = try await store.add(FilmInput(name: "Solaris", studio: "Mosfilm", year: 1972))
         let picking = PickingStore(catalogue: store, pick: Film(id: 7, name: "Picked", studio: "Store", year: nil))
-        let services = Services(store: picking, lifecycle: Lifecycle(), sink: sink, level: LogLevelControl(.info),
-                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let application = Composition.application(config: Self.config, services: services, reader: store,
-                                                  security: Composition.securityChain(config: Self.config, services: services))
+        let application = try TestApp(TestApp.open, store: store, writes: picking).app
         let response = await application.respond(to: Request(method: .GET, target: "/?like=1"))
         #expect(response.status == .ok)
         #expect(String(decoding: response.body, as: UTF8.self).contains(#""name":"Picked""#))
@@ -70,8 +52,8 @@ import Testing
         #expect(await application.respond(to: Request(method: .GET, target: "/?like=2")).status == .notFound)
     }
 
-    @Test func everyResponseCarriesTheSecurityHeaders() async {
-        for response in [await send(.GET, "/healthz"), await send(.GET, "/nowhere"), await send(.PUT, "/films")] {
+    @Test func everyResponseCarriesTheSecurityHeaders() async throws {
+        for response in [try await send(.GET, "/healthz"), try await send(.GET, "/nowhere"), try await send(.PUT, "/films")] {
             #expect(response.headers["X-Content-Type-Options"] == "nosniff")
             #expect(response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'")
             #expect(response.headers["X-Frame-Options"] == "DENY")
@@ -83,7 +65,7 @@ import Testing
     }
 
     @Test func unknownPathIsAProblem() async throws {
-        let response = await send(.GET, "/nowhere")
+        let response = try await send(.GET, "/nowhere")
         #expect(response.status == .notFound)
         #expect(response.headers["Content-Type"] == "application/problem+json")
         let body = try JSONParser.parse(response.body)
@@ -92,35 +74,35 @@ import Testing
         #expect(object["request_id"] == .string(response.headers["X-Request-ID"] ?? ""))
     }
 
-    @Test func wrongMethodIs405WithAllow() async {
-        let response = await send(.DELETE, "/films")
+    @Test func wrongMethodIs405WithAllow() async throws {
+        let response = try await send(.DELETE, "/films")
         #expect(response.status == .methodNotAllowed)
         #expect(response.headers["Allow"] == "GET, HEAD, POST, OPTIONS")
     }
 
     @Test func tutorialFlow() async throws {
-        #expect(await send(.GET, "/").status == .notFound)
-        let created = await send(.POST, "/add_film", body: #"{"name":"Up","studio":"Pixar","year":2009}"#)
+        #expect(try await send(.GET, "/").status == .notFound)
+        let created = try await send(.POST, "/add_film", body: #"{"name":"Up","studio":"Pixar","year":2009}"#)
         #expect(created.status == .created)
         #expect(created.headers["Location"] == "/films/1")
-        #expect(await send(.GET, "/?like=1").status == .ok)
-        #expect(await send(.GET, "/?like=2").status == .notFound)
-        #expect(await send(.GET, "/?like=%C2%B2").status == .badRequest)
-        #expect(await send(.GET, "/?like=1&dislike=1").status == .badRequest)
+        #expect(try await send(.GET, "/?like=1").status == .ok)
+        #expect(try await send(.GET, "/?like=2").status == .notFound)
+        #expect(try await send(.GET, "/?like=%C2%B2").status == .badRequest)
+        #expect(try await send(.GET, "/?like=1&dislike=1").status == .badRequest)
         #expect(try store.film(id: 1)?.likes == 1)
     }
 
     @Test func unsupportedMediaTypeChangesNothing() async throws {
-        let response = await app().respond(to: Request(method: .POST, target: "/films",
+        let response = try await app().respond(to: Request(method: .POST, target: "/films",
                                                        headers: HTTPHeaders([("Content-Type", "text/plain")]),
                                                        body: Array(#"{"name":"Up","studio":"Pixar"}"#.utf8)))
         #expect(response.status == .unsupportedMediaType)
         #expect(try store.randomFilm() == nil)
     }
 
-    @Test func storageFailureIs503WithoutDetails() async {
+    @Test func storageFailureIs503WithoutDetails() async throws {
         store.failing = true
-        let response = await send(.GET, "/films/1")
+        let response = try await send(.GET, "/films/1")
         #expect(response.status == .serviceUnavailable)
         #expect(!String(decoding: response.body, as: UTF8.self).lowercased().contains("sqlite"))
     }

@@ -9,14 +9,7 @@ import Testing
     let application: Application
 
     init() throws {
-        let store = MemoryFilmStore()
-        var config = Config()
-        config.auth.anonymousRole = "admin"
-        config.rateLimits.enabled = false
-        let services = Services(store: store, lifecycle: Lifecycle(), sink: try LogSink(path: "/dev/null"), level: LogLevelControl(.info),
-                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics)
-        application = Composition.application(config: config, services: services, reader: store,
-                                              security: Composition.securityChain(config: config, services: services))
+        application = try TestApp(TestApp.open, metrics: metrics).app
     }
 
     func send(_ method: HTTPMethod, _ target: String) async -> Response {
@@ -80,126 +73,14 @@ import Testing
 
     @Test func aThrowingEndpointIsCountedWithTheStatusTheChainAnswers() async throws {
         struct Boom: Error {}
-        let chain = MiddlewareChain([MetricsMiddleware(metrics: metrics)], around: { _, _ in throw Boom() }) { error, context in
+        let chain = MiddlewareChain([MetricsMiddleware(metrics: metrics)]) { error, context in
             ErrorResponse.response(for: error, context: context, logger: Logger(label: "test"))
         }
-        let context = RequestContext(requestID: "t", clientAddress: "127.0.0.1")
-        context.route = "/films"
+        let context = RequestContext(routing: Routing(template: "/films", endpoint: Endpoint(role: nil) { _, _ in throw Boom() }),
+                                     facts: RequestFacts(requestID: "t", clientAddress: "127.0.0.1"))
         let response = await chain.respond(to: Request(method: .POST, target: "/films"), context: context)
         #expect(response.status == .internalServerError)
         #expect(count("POST", "/films", 500) == "1")
         #expect(metrics.activeRequests == 0)
     }
-
-    @Test func aLayerThatAnswersSkipsTheInnerLayersAndIsSeenByTheOuterOnes() async {
-        struct Recorder: Middleware {
-            let name: String
-            let answers: Bool
-            let trace: Trace
-            func enter(_ request: Request, context: RequestContext) -> Response? {
-                trace.add("enter \(name)")
-                return answers ? Response(status: .noContent) : nil
-            }
-            func leave(_ request: Request, context: RequestContext, response: inout Response) {
-                trace.add("leave \(name) \(response.status.code)")
-            }
-        }
-        let trace = Trace()
-        let layers: [any Middleware] = [Recorder(name: "outer", answers: false, trace: trace),
-                                        Recorder(name: "answering", answers: true, trace: trace),
-                                        Recorder(name: "inner", answers: false, trace: trace)]
-        let chain = MiddlewareChain(layers, around: { _, _ in trace.add("endpoint"); return Response(status: .ok) }) { _, _ in
-            Response(status: .internalServerError)
-        }
-        let response = await chain.respond(to: Request(method: .GET, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1"))
-        #expect(response.status == .noContent)
-        #expect(trace.entries == ["enter outer", "enter answering", "leave outer 204"])
-    }
-}
-
-@Suite struct ChainStartTests {
-    struct Recorder: Middleware {
-        let trace: Trace
-        func enter(_ request: Request, context: RequestContext) -> Response? { trace.add("enter"); return nil }
-        func leave(_ request: Request, context: RequestContext, response: inout Response) {
-            trace.add("leave \(response.status.code)")
-        }
-    }
-
-    func chain(_ trace: Trace, immediately: @escaping ImmediateResponder) -> MiddlewareChain {
-        MiddlewareChain([Recorder(trace: trace)], around: { _, _ in trace.add("endpoint"); return Response(status: .created) },
-                        immediately: immediately) { _, _ in Response(status: .internalServerError) }
-    }
-
-    @Test func anImmediateAnswerRunsTheWholeChainAtOnce() {
-        let trace = Trace()
-        let start = chain(trace, immediately: { _, _ in trace.add("immediate"); return Response(status: .ok) })
-            .start(Request(method: .GET, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1"))
-        guard case .answered(let response) = start else { Issue.record("suspended"); return }
-        #expect(response.status == .ok)
-        #expect(trace.entries == ["enter", "immediate", "leave 200"])
-    }
-
-    @Test func aThrowingImmediateEndpointIsAnsweredAsAnError() {
-        let trace = Trace()
-        struct Boom: Error {}
-        let start = chain(trace, immediately: { _, _ in throw Boom() })
-            .start(Request(method: .GET, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1"))
-        guard case .answered(let response) = start else { Issue.record("suspended"); return }
-        #expect(response.status == .internalServerError)
-        #expect(trace.entries == ["enter", "leave 500"])
-    }
-
-    @Test func aDeferredEndpointAnswersThroughItsCompletionAfterTheLayersLeave() async {
-        let trace = Trace()
-        let later = Locked<Completion<Response>?>(nil)
-        let chain = MiddlewareChain([Recorder(trace: trace)], around: { _, _ in Response(status: .noContent) },
-                                    deferring: { _, _ in { _, _, completion in trace.add("endpoint"); later.withLock { $0 = completion } } }) { _, _ in
-            Response(status: .serviceUnavailable)
-        }
-        guard case .deferred(let rest) = chain.start(Request(method: .POST, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1")) else {
-            Issue.record("not deferred"); return
-        }
-        let answered = Locked<Response?>(nil)
-        rest.finish(on: RecordingQueue()) { response in answered.withLock { $0 = response } }
-        #expect(trace.entries == ["enter", "endpoint"], "nothing left before the write completes")
-        #expect(answered.withLock { $0 } == nil)
-        struct Unavailable: Error {}
-        later.withLock { $0 }?(.failure(Unavailable()))
-        #expect(answered.withLock { $0 }?.status == .serviceUnavailable)
-        #expect(trace.entries == ["enter", "endpoint", "leave 503"])
-    }
-
-    @Test func aDeferredEndpointThatThrowsIsAnsweredAtOnce() {
-        let trace = Trace()
-        struct Invalid: Error {}
-        let chain = MiddlewareChain([Recorder(trace: trace)], around: { _, _ in Response(status: .noContent) },
-                                    deferring: { _, _ in { _, _, _ in throw Invalid() } }) { _, _ in Response(status: .badRequest) }
-        guard case .deferred(let rest) = chain.start(Request(method: .POST, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1")) else {
-            Issue.record("not deferred"); return
-        }
-        let answered = Locked<Response?>(nil)
-        rest.finish(on: RecordingQueue()) { response in answered.withLock { $0 = response } }
-        #expect(answered.withLock { $0 }?.status == .badRequest)
-        #expect(trace.entries == ["enter", "leave 400"])
-    }
-
-    @Test func anEndpointThatMustSuspendLeavesTheRestForATask() async {
-        let trace = Trace()
-        let start = chain(trace, immediately: { _, _ in nil })
-            .start(Request(method: .GET, target: "/"), context: RequestContext(requestID: "t", clientAddress: "::1"))
-        guard case .suspending(let rest) = start else { Issue.record("answered at once"); return }
-        #expect(trace.entries == ["enter"])
-        let response = await rest.finish()
-        #expect(response.status == .created)
-        #expect(trace.entries == ["enter", "endpoint", "leave 201"])
-    }
-}
-
-/// What the layers of a test chain did, in order.
-final class Trace: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [String] = []
-    func add(_ entry: String) { lock.withLock { list.append(entry) } }
-    var entries: [String] { lock.withLock { list } }
 }

@@ -4,7 +4,7 @@ import Testing
 @Suite struct RouterTests {
     let router: Router = {
         var router = Router()
-        let ok: Responder = { _, _ in Response(status: .ok) }
+        let ok: Handler = { _, _ in .now(Response(status: .ok)) }
         router.add(.GET, "/", Endpoint(role: nil, handler: ok))
         router.add(.GET, "/films", Endpoint(role: .reader, handler: ok))
         router.add(.POST, "/films", Endpoint(role: .editor, handler: ok))
@@ -26,7 +26,7 @@ import Testing
     /// matches it stays behind that template, the literal shortcut notwithstanding.
     @Test func anEarlierTemplateKeepsWinningOverALaterLiteral() {
         var router = Router()
-        let ok: Responder = { _, _ in Response(status: .ok) }
+        let ok: Handler = { _, _ in .now(Response(status: .ok)) }
         router.add(.GET, "/films/{id}", Endpoint(role: .reader, handler: ok))
         router.add(.POST, "/films/export", Endpoint(role: .admin, handler: ok))
         router.add(.GET, "/health", Endpoint(role: nil, handler: ok))

@@ -4,7 +4,7 @@ import Testing
 /// Authentication, roles and rate limits through the whole chain, in-process.
 @Suite struct SecurityChainTests {
     @Test func everyBadKeyGetsTheSame401EvenOnAPublicRoute() async throws {
-        let secured = try SecuredApp()
+        let secured = try TestApp()
         let now = secured.clock.unixNow
         let expired = secured.key(.admin, expiresAt: now - 1)
         let revoked = secured.key(.admin, revokedAt: now - 1)
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func noKeyWhereTheAnonymousRoleIsNotEnoughIs401WithoutAnError() async throws {
-        let secured = try SecuredApp()
+        let secured = try TestApp()
         let response = await secured.send(.POST, "/add_film", body: #"{"name":"Up","studio":"Pixar"}"#)
         #expect(response.status == .unauthorized)
         #expect(response.headers["WWW-Authenticate"] == #"Bearer realm="filmd""#)
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func aValidKeyWithoutTheRoleIs403() async throws {
-        let secured = try SecuredApp()
+        let secured = try TestApp()
         let reader = secured.key(.reader), editor = secured.key(.editor)
         #expect(await secured.send(.POST, "/films", headers: [("X-API-Key", reader)], body: #"{"name":"Up","studio":"Pixar"}"#).status == .forbidden)
         let created = await secured.send(.POST, "/films", headers: [("Authorization", "Bearer " + editor)], body: #"{"name":"Up","studio":"Pixar"}"#)
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func anonymousVotersMayVoteButNotAdd() async throws {
-        let secured = try SecuredApp()
+        let secured = try TestApp()
         _ = await secured.send(.POST, "/films", headers: [("X-API-Key", secured.key(.editor))], body: #"{"name":"Up","studio":"Pixar"}"#)
         #expect(await secured.send(.GET, "/?like=1").status == .ok)
         #expect(await secured.send(.POST, "/films/1/dislike").status == .ok)
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func anonymousReadersMayReadButNotVote() async throws {
-        let secured = try SecuredApp { $0.auth.anonymousRole = "reader" }
+        let secured = try TestApp { $0.auth.anonymousRole = "reader" }
         _ = await secured.send(.POST, "/films", headers: [("X-API-Key", secured.key(.editor))], body: #"{"name":"Up","studio":"Pixar"}"#)
         #expect(await secured.send(.GET, "/").status == .ok)
         #expect(await secured.send(.GET, "/?dislike=1").status == .unauthorized)
@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func anonymousNoneMayDoNothingButHealthChecks() async throws {
-        let secured = try SecuredApp { $0.auth.anonymousRole = "none" }
+        let secured = try TestApp { $0.auth.anonymousRole = "none" }
         #expect(await secured.send(.GET, "/films").status == .unauthorized)
         #expect(await secured.send(.GET, "/healthz").status == .ok)
         // Health checks ignore keys, bad ones included.
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func spentAuthFailureBudgetIs429EvenForACorrectKey() async throws {
-        let secured = try SecuredApp { $0.rateLimits.authFailures = "2 per minute" }
+        let secured = try TestApp { $0.rateLimits.authFailures = "2 per minute" }
         let good = secured.key(.reader)
         #expect(await secured.send(.GET, "/", headers: [("X-API-Key", "wrong")]).status == .unauthorized)
         #expect(await secured.send(.GET, "/", headers: [("X-API-Key", "wrong")]).status == .unauthorized)
@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func limitedResponsesCarryTheHeadersAndExemptOnesDoNot() async throws {
-        let secured = try SecuredApp {
+        let secured = try TestApp {
             $0.rateLimits.default = "3 per hour"
             $0.rateLimits.routes = ["GET /films": "2 per second"]
         }
@@ -111,7 +111,7 @@ import Testing
     }
 
     @Test func keyedByAPIKeyCountsKeysApartBehindOneAddress() async throws {
-        let secured = try SecuredApp {
+        let secured = try TestApp {
             $0.rateLimits.default = "1 per hour"
             $0.rateLimits.keyBy = "api_key"
         }
@@ -124,7 +124,7 @@ import Testing
     }
 
     @Test func forwardedAddressesCountOnlyFromTrustedProxies() async throws {
-        let secured = try SecuredApp {
+        let secured = try TestApp {
             $0.rateLimits.default = "1 per hour"
             $0.server.trustedProxies = ["127.0.0.1"]
         }
@@ -146,7 +146,7 @@ import Testing
     }
 
     @Test func keysNeverReachTheLogAndUsesAreQueuedOncePerMinute() async throws {
-        let secured = try SecuredApp()
+        let secured = try TestApp()
         let key = secured.key(.editor)
         let id = try #require(APIKeyToken(key)).id
         _ = await secured.send(.GET, "/films", headers: [("X-API-Key", key)])

@@ -11,49 +11,42 @@ public final class Application: HTTPHandler {
     private let responseHeaders: ResponseHeadersMiddleware
     private let proxies: ClientAddressResolver
     private let metrics: MetricsRegistry
-    private let logger: Logger
-    /// The rate limiter, keys and auth failure counts (for metrics); nil without the security chain.
-    public let security: SecurityChain?
+    /// The rate limiter, keys and auth failure counts (for metrics); nil without the security layers.
+    public let security: SecurityState?
 
     public init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
                 responseHeaders: ResponseHeadersMiddleware, proxies: ClientAddressResolver = ClientAddressResolver(trustedProxies: []),
-                metrics: MetricsRegistry, logger: Logger, security: SecurityChain? = nil) {
+                metrics: MetricsRegistry, logger: Logger, security: SecurityState? = nil) {
         self.router = router
         self.proxies = proxies
         self.security = security
         self.requestLog = requestLog
         self.responseHeaders = responseHeaders
         self.metrics = metrics
-        self.logger = logger
-        chain = MiddlewareChain(middleware, around: Self.dispatch, immediately: Self.dispatchImmediately,
-                                deferring: { _, context in context.endpoint?.deferred }) { error, context in
+        chain = MiddlewareChain(middleware) { error, context in
             ErrorResponse.response(for: error, context: context, logger: logger)
         }
     }
 
+    public func start(_ request: Request) -> Answer<Response> {
+        chain.start(request, context: context(for: request))
+    }
+
+    /// Awaits the answer where no event loop serves the request (tests).
     public func respond(to request: Request) async -> Response {
         await chain.respond(to: request, context: context(for: request))
     }
 
-    public func start(_ request: Request) -> HandlerStart {
-        switch chain.start(request, context: context(for: request)) {
-        case .answered(let response): .answered(response)
-        case .suspending(let rest): .suspending { await rest.finish() }
-        case .deferred(let rest): .deferred { queue, done in rest.finish(on: queue, done) }
-        }
-    }
-
     private func context(for request: Request) -> RequestContext {
-        let context = RequestContext(requestID: requestID(for: request), clientAddress: request.peer.host)
-        resolve(request, into: context)
-        return context
+        RequestContext(routing: route(request), facts: RequestFacts(requestID: requestID(for: request), clientAddress: request.peer.host))
     }
 
     public func refuse(_ status: HTTPStatus, method: HTTPMethod, target: String, peer: PeerAddress) -> Response {
-        let context = RequestContext(requestID: ids.next(), clientAddress: peer.host)
-        context.securityEvent = status == .requestTimeout ? "request_timeout" : "malformed_request"
-        var response = Self.refusal(status).response(requestID: context.requestID)
-        responseHeaders.decorate(&response, requestID: context.requestID, secure: false)
+        var facts = RequestFacts(requestID: ids.next(), clientAddress: peer.host)
+        facts.securityEvent = status == .requestTimeout ? "request_timeout" : "malformed_request"
+        let context = RequestContext(routing: Routing(template: nil, endpoint: Self.notFound), facts: facts)
+        var response = Self.refusal(status).response(requestID: facts.requestID)
+        responseHeaders.decorate(&response, requestID: facts.requestID, secure: false)
         let request = Request(method: method, target: target, peer: peer)
         requestLog.record(request: request, context: context, response: response)
         metrics.requestRefused(status: response.status.code)
@@ -69,40 +62,29 @@ public final class Application: HTTPHandler {
         return ids.next()
     }
 
-    private func resolve(_ request: Request, into context: RequestContext) {
+    private func route(_ request: Request) -> Routing {
         switch router.match(request.method, path: request.path) {
         case .found(let template, let endpoint, let parameters):
-            context.route = template
-            context.endpoint = endpoint
-            context.parameters = parameters
+            Routing(template: template, endpoint: endpoint, parameters: parameters)
         case .methodNotAllowed(let template, let allow):
-            context.route = template
-            context.endpoint = request.method == .OPTIONS ? Self.options(allow) : Self.failing(.methodNotAllowed(allow: allow))
+            Routing(template: template, endpoint: request.method == .OPTIONS ? Self.options(allow) : Self.failing(.methodNotAllowed(allow: allow)))
         case .notFound:
-            context.endpoint = Self.failing(.notFound())
+            Routing(template: nil, endpoint: Self.notFound)
         }
-    }
-
-    private static let dispatch: Responder = { request, context in
-        guard let endpoint = context.endpoint else { throw Problem.notFound() }
-        return try await endpoint.handler(request, context)
-    }
-
-    private static let dispatchImmediately: ImmediateResponder = { request, context in
-        guard let endpoint = context.endpoint else { throw Problem.notFound() }
-        return try endpoint.immediate?(request, context)
     }
 
     /// A plain `OPTIONS` (not a CORS preflight): the methods of the path.
     private static func options(_ allow: [HTTPMethod]) -> Endpoint {
-        Endpoint(role: nil, rateLimited: false, answering: { _, _ in
-            Response(status: .noContent, headers: HTTPHeaders([("Allow", allow.map(\.rawValue).joined(separator: ", "))]))
-        })
+        let response = Response(status: .noContent, headers: HTTPHeaders([("Allow", allow.map(\.rawValue).joined(separator: ", "))]))
+        return Endpoint(role: nil, rateLimited: false) { _, _ in .now(response) }
     }
 
     private static func failing(_ problem: Problem) -> Endpoint {
-        Endpoint(role: nil, answering: { _, _ in throw problem })
+        Endpoint(role: nil) { _, _ in throw problem }
     }
+
+    /// Unknown paths; also what a refused request is routed to for its log line (it never runs).
+    private static let notFound = failing(.notFound())
 
     private static func refusal(_ status: HTTPStatus) -> Problem {
         switch status.code {

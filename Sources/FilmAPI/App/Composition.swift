@@ -2,33 +2,36 @@ import Logging
 
 /// The composition root: one place that turns a `Config` into the running parts.
 public enum Composition {
-    /// One application per event loop: `reader` is that loop's read connection.
-    /// `security` holds the limiter and key state shared by every loop (see `securityChain`).
+    /// One application per event loop: `reader` is that loop's read connection. `security`
+    /// is shared by every loop (see `securityState`). The whole middleware order is here.
     public static func application(config: Config, services: Services, reader: any FilmReader,
-                                   security: SecurityChain) -> Application {
-        let logger = services.logger
+                                   security: SecurityState) -> Application {
         let metrics = services.metrics
-        let films = FilmController(store: services.store, reader: reader, maxBodyBytes: config.limits.maxBodyBytes)
-        let health = HealthController(store: services.store, lifecycle: services.lifecycle)
-        let router = Routes.router(films: films, health: health, metrics: MetricsEndpoint(registry: metrics))
+        let handlers = Handlers(films: FilmController(store: services.store, reader: reader, maxBodyBytes: config.limits.maxBodyBytes),
+                                health: HealthController(store: services.store, lifecycle: services.lifecycle),
+                                metrics: MetricsEndpoint(registry: metrics))
+        let router = Routes.router(handlers)
         let requestLog = RequestLog(sink: services.sink, level: services.level)
         let responseHeaders = ResponseHeadersMiddleware(crossOriginResourcePolicy: config.headers.crossOriginResourcePolicy)
         let middleware: [any Middleware] = [
-            RequestLogMiddleware(log: requestLog),
+            RequestLogMiddleware(log: requestLog),  // outermost: sees every answer, errors and 429s included
             MetricsMiddleware(metrics: metrics),
             responseHeaders,
             CORSMiddleware(policy: CORSPolicy(config.cors), methods: { [router] in router.methods(forPath: $0) }),
-        ] + security.middleware
-        return Application(router: router, middleware: middleware, requestLog: requestLog,
-                           responseHeaders: responseHeaders, proxies: security.clientAddresses,
-                           metrics: metrics, logger: logger, security: security)
+            ClientAddressMiddleware(resolver: security.clientAddresses),
+            AuthenticationMiddleware(authenticator: Authenticator(directory: security.keys), anonymousRole: security.anonymousRole,
+                                     limiter: security.limiter, usage: security.usage, failures: security.authFailures,
+                                     clock: security.clock),
+            RateLimitMiddleware(limiter: security.limiter, clock: security.clock, logger: services.logger),
+            AuthorizationMiddleware(failures: security.authFailures),  // last before the handler
+        ]
+        return Application(router: router, middleware: middleware, requestLog: requestLog, responseHeaders: responseHeaders,
+                           proxies: security.clientAddresses, metrics: metrics, logger: services.logger, security: security)
     }
 
-    /// The security layers and their state, built once per configuration and shared by every
-    /// event loop: one limiter, so a client's allowance does not multiply with the loops.
-    public static func securityChain(config: Config, services: Services, clock: SecurityClock = .system) -> SecurityChain {
-        let security = SecurityChain(config: config, router: RouteTable.router(), keys: services.keys, usage: services.usage,
-                                     clock: clock, logger: services.logger)
+    /// The security state of a configuration, shared by every event loop, its counters in the metrics.
+    public static func securityState(config: Config, services: Services, clock: SecurityClock = .system) -> SecurityState {
+        let security = SecurityState(config: config, keys: services.keys, usage: services.usage, clock: clock, logger: services.logger)
         services.metrics.registerGaugeSource(name: "filmd_ratelimit_tracked_clients",
                                              help: "Clients the rate limiter currently tracks.") {
             Double(security.limiter.trackedClients)

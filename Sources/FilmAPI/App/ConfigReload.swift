@@ -8,13 +8,13 @@ final class ConfigReload: @unchecked Sendable {
     private let load: @Sendable () throws -> Config
     private let workers: [Worker]
     private let services: Services
-    private var security: SecurityChain
+    private var security: SecurityState
     private let quota: ConnectionQuota
     private let notifier: SystemdNotifier
     private let logger: Logger
 
     init(current: Config, load: @escaping @Sendable () throws -> Config, workers: [Worker], services: Services,
-         security: SecurityChain, quota: ConnectionQuota, notifier: SystemdNotifier, logger: Logger) {
+         security: SecurityState, quota: ConnectionQuota, notifier: SystemdNotifier, logger: Logger) {
         self.security = security
         self.quota = quota
         self.current = current
@@ -49,7 +49,7 @@ final class ConfigReload: @unchecked Sendable {
         services.level.level = LogLevelName.parse(next.logging.level) ?? .info
         // The limiter keeps its counters unless what it counts changed.
         if next.rateLimits != current.rateLimits || next.auth != current.auth || next.server.trustedProxies != current.server.trustedProxies {
-            security = Composition.securityChain(config: next, services: services)
+            security = Composition.securityState(config: next, services: services)
             logger.warning("rate limits, authentication or trusted proxies changed: rate-limit counters start afresh")
         }
         let security = self.security

@@ -32,7 +32,7 @@ public final class Daemon {
         let refresher = try KeyRefresher(path: config.database.path, durability: config.database.durability,
                                          directory: services.keys, usage: services.usage, logger: logger)
         Task { await refresher.start() }
-        let security = Composition.securityChain(config: config, services: services)
+        let security = Composition.securityState(config: config, services: services)
         let count = config.server.workers
         let share = (config.limits.maxConnections + count - 1) / count
         let tls = try config.tls.certificate.flatMap { certificate in

@@ -11,15 +11,19 @@ public struct HealthController: Sendable {
     }
 
     /// `GET /healthz`: 200 while the process serves.
-    public func live(_ request: Request, _ context: RequestContext) throws -> Response {
-        .json(Array(#"{"status":"ok"}"#.utf8))
+    public func live(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+        .now(.json(Array(#"{"status":"ok"}"#.utf8)))
     }
 
     /// `GET /readyz`: 200 when the database answers and the server is not draining.
-    public func ready(_ request: Request, _ context: RequestContext) async throws -> Response {
+    public func ready(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         guard !lifecycle.isDraining else { throw Problem.unavailable("The server is shutting down.") }
-        guard await store.isHealthy() else { throw Problem.unavailable("The catalogue does not answer.") }
-        return .json(Array(#"{"status":"ready"}"#.utf8))
+        return .later { [store] completion in
+            store.isHealthy(completion: completion.map { healthy in
+                guard healthy else { throw Problem.unavailable("The catalogue does not answer.") }
+                return .json(Array(#"{"status":"ready"}"#.utf8))
+            })
+        }
     }
 }
 

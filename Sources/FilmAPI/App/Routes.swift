@@ -1,35 +1,90 @@
+/// One route of filmd, as data: what the limiter, `filmd routes` and the OpenAPI test read,
+/// and which handler serves it (taken from the `Handlers` of the event loop that serves it).
+public struct Route: Sendable {
+    public let method: HTTPMethod
+    public let template: String
+    /// The least role that may call it; nil: anyone, keys ignored for the decision.
+    public let role: Role?
+    /// Whether the rate limiter counts it (operations routes are exempt).
+    public let rateLimited: Bool
+    let roleForRequest: (@Sendable (Request) -> Role?)?
+    let handler: @Sendable (Handlers) -> Handler
+
+    init(_ method: HTTPMethod, _ template: String, _ role: Role?, rateLimited: Bool = true,
+         roleForRequest: (@Sendable (Request) -> Role?)? = nil, _ handler: @escaping @Sendable (Handlers) -> Handler) {
+        self.method = method
+        self.template = template
+        self.role = role
+        self.rateLimited = rateLimited
+        self.roleForRequest = roleForRequest
+        self.handler = handler
+    }
+}
+
+/// The handlers of one event loop (its films controller reads on the loop's own connection).
+public struct Handlers: Sendable {
+    public let films: FilmController
+    public let health: HealthController
+    public let metrics: MetricsEndpoint
+    public let assets: AssetController
+
+    public init(films: FilmController, health: HealthController, metrics: MetricsEndpoint, assets: AssetController = AssetController()) {
+        self.films = films
+        self.health = health
+        self.metrics = metrics
+        self.assets = assets
+    }
+}
+
 /// The route table on one screen: every path, method, role and handler of filmd.
-public struct Routes {
-    public static func router(films: FilmController, health: HealthController, metrics: MetricsEndpoint,
-                              assets: AssetController = AssetController()) -> Router {
-        var router = Router()
+public enum Routes {
+    public static let table: [Route] = [
         // The tutorial's API.
-        router.add(.GET, "/", Endpoint(role: .reader, roleForRequest: votes, immediate: films.rootImmediately, deferring: films.root))
-        router.add(.POST, "/add_film", Endpoint(role: .editor, deferring: films.add))
-        router.add(.HEAD, "/add_film", Endpoint(role: .editor, answering: films.probeAdd))
+        Route(.GET, "/", .reader, roleForRequest: votes) { $0.films.root },
+        Route(.POST, "/add_film", .editor) { $0.films.add },
+        Route(.HEAD, "/add_film", .editor) { $0.films.probeAdd },
         // The resource API.
-        router.add(.GET, "/films", Endpoint(role: .reader, answering: films.list))
-        router.add(.POST, "/films", Endpoint(role: .editor, deferring: films.add))
-        router.add(.GET, "/films/random", Endpoint(role: .reader, answering: films.random))
-        router.add(.GET, "/films/{id}", Endpoint(role: .reader, answering: films.get))
-        router.add(.PATCH, "/films/{id}", Endpoint(role: .editor, handler: films.patch))
-        router.add(.DELETE, "/films/{id}", Endpoint(role: .admin, handler: films.delete))
-        router.add(.POST, "/films/{id}/like", Endpoint(role: .voter, deferring: films.vote(.like)))
-        router.add(.POST, "/films/{id}/dislike", Endpoint(role: .voter, deferring: films.vote(.dislike)))
+        Route(.GET, "/films", .reader) { $0.films.list },
+        Route(.POST, "/films", .editor) { $0.films.add },
+        Route(.GET, "/films/random", .reader) { $0.films.random },
+        Route(.GET, "/films/{id}", .reader) { $0.films.get },
+        Route(.PATCH, "/films/{id}", .editor) { $0.films.patch },
+        Route(.DELETE, "/films/{id}", .admin) { $0.films.delete },
+        Route(.POST, "/films/{id}/like", .voter) { $0.films.vote(.like) },
+        Route(.POST, "/films/{id}/dislike", .voter) { $0.films.vote(.dislike) },
         // Operations: no role, not rate limited.
-        router.add(.GET, "/healthz", Endpoint(role: nil, rateLimited: false, answering: health.live))
-        router.add(.GET, "/readyz", Endpoint(role: nil, rateLimited: false, handler: health.ready))
-        router.add(.GET, "/metrics", Endpoint(role: nil, rateLimited: false, answering: metrics.scrape))
+        Route(.GET, "/healthz", nil, rateLimited: false) { $0.health.live },
+        Route(.GET, "/readyz", nil, rateLimited: false) { $0.health.ready },
+        Route(.GET, "/metrics", nil, rateLimited: false) { now($0.metrics.scrape) },
         // Clients.
-        router.add(.GET, "/openapi.json", Endpoint(role: nil, answering: assets.openAPI))
-        router.add(.GET, "/console", Endpoint(role: nil, answering: assets.consolePage))
-        router.add(.GET, "/console/console.js", Endpoint(role: nil, answering: assets.consoleScript))
-        router.add(.GET, "/console/console.css", Endpoint(role: nil, answering: assets.consoleStyle))
+        Route(.GET, "/openapi.json", nil) { now($0.assets.openAPI) },
+        Route(.GET, "/console", nil) { now($0.assets.consolePage) },
+        Route(.GET, "/console/console.js", nil) { now($0.assets.consoleScript) },
+        Route(.GET, "/console/console.css", nil) { now($0.assets.consoleStyle) },
+    ]
+
+    /// The router over `table`, served by `handlers`.
+    public static func router(_ handlers: Handlers) -> Router {
+        var router = Router()
+        for route in table {
+            router.add(route.method, route.template, Endpoint(role: route.role, rateLimited: route.rateLimited,
+                                                              roleForRequest: route.roleForRequest, handler: route.handler(handlers)))
+        }
         return router
+    }
+
+    /// The routes the limiter counts (health, readiness and metrics are exempt and get no counters).
+    public static var limited: [(method: HTTPMethod, template: String)] {
+        table.filter(\.rateLimited).map { ($0.method, $0.template) }
     }
 
     /// `GET /?like=ID` and `?dislike=ID` record a vote: they need the voter role.
     static let votes: @Sendable (Request) -> Role? = { request in
         request.query.pairs.contains { $0.name == "like" || $0.name == "dislike" } ? .voter : nil
+    }
+
+    /// A handler that always answers at once.
+    private static func now(_ handler: @escaping @Sendable (Request, RequestContext) throws -> Response) -> Handler {
+        { request, context in .now(try handler(request, context)) }
     }
 }

@@ -9,7 +9,7 @@ final class Worker: @unchecked Sendable {
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
-    init(config: Config, services: Services, security: SecurityChain, connectionShare: Int, tls: TLSContext?,
+    init(config: Config, services: Services, security: SecurityState, connectionShare: Int, tls: TLSContext?,
          quota: ConnectionQuota) throws {
         loop = try EventLoop()
         reader = try SQLiteFilmReader(path: config.database.path)

@@ -11,10 +11,10 @@ public struct CORSMiddleware: Middleware {
         self.methods = methods
     }
 
-    public func enter(_ request: Request, context: RequestContext) -> Response? {
+    public func enter(_ request: Request, context: inout RequestContext) -> Entry {
         guard request.method == .OPTIONS, let origin = request.headers["Origin"],
-              let wanted = request.headers["Access-Control-Request-Method"] else { return nil }
-        return preflight(request, origin: origin, wanted: wanted, context: context)
+              let wanted = request.headers["Access-Control-Request-Method"] else { return .proceed }
+        return .respond(preflight(request, origin: origin, wanted: wanted, context: &context))
     }
 
     public func leave(_ request: Request, context: RequestContext, response: inout Response) {
@@ -27,14 +27,14 @@ public struct CORSMiddleware: Middleware {
         }
     }
 
-    private func preflight(_ request: Request, origin: String, wanted: String, context: RequestContext) -> Response {
-        context.rateLimitDecision = "exempt"
+    private func preflight(_ request: Request, origin: String, wanted: String, context: inout RequestContext) -> Response {
+        context.facts.rateLimitDecision = "exempt"
         guard let allowed = policy.allowOrigin(for: origin), let methods = methods(request.path),
               let method = HTTPMethod(rawValue: wanted), methods.contains(method),
               policy.allowsHeaders(request.headers["Access-Control-Request-Headers"]) else {
-            context.securityEvent = "cors_preflight_refused"
+            context.facts.securityEvent = "cors_preflight_refused"
             var refusal = Problem(.forbidden, type: "cors-refused",
-                                  detail: "This origin, method or header is not allowed to call this path.").response(requestID: context.requestID)
+                                  detail: "This origin, method or header is not allowed to call this path.").response(requestID: context.facts.requestID)
             if policy.variesByOrigin { refusal.headers.add("Vary", "Origin") }
             return refusal
         }

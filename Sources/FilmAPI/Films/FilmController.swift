@@ -10,88 +10,101 @@ public struct FilmController: Sendable {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    /// `GET /?like=ID`, `GET /?dislike=ID`: records the vote, then a random film, once the
-    /// vote is committed.
-    public func root(_ request: Request, _ context: RequestContext, _ completion: Completion<Response>) throws {
+    /// `GET /`: a random film, now. `GET /?like=ID`, `GET /?dislike=ID`: records the vote, then
+    /// a random film, once the vote is committed.
+    public func root(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let likes = request.query.values("like"), dislikes = request.query.values("dislike")
         let vote: Vote, id: Int64
         switch (likes.count, dislikes.count) {
-        case (0, 0): return completion(Result { try random(request, context) })
+        case (0, 0): return .now(try randomFilm())
         case (1, 0): (vote, id) = (.like, try FilmID.require(likes[0], field: "like"))
         case (0, 1): (vote, id) = (.dislike, try FilmID.require(dislikes[0], field: "dislike"))
         default:
             throw Problem.badRequest("Send one vote per request: a single like or a single dislike.")
         }
-        store.voteAndPickRandom(vote, film: id, completion: completion.map { [self] outcome in
-            guard outcome.voted != nil else { throw Problem.notFound("No film has id \(id).") }
-            if let picked = outcome.picked { return .json(picked.jsonBytes) }
-            return try random(request, context)
-        })
-    }
-
-    /// `GET /` without a vote: a random film, answered without suspending.
-    public func rootImmediately(_ request: Request, _ context: RequestContext) throws -> Response? {
-        Routes.votes(request) == nil ? try random(request, context) : nil
+        return .later { [self] completion in
+            store.voteAndPickRandom(vote, film: id, completion: completion.map { [self] outcome in
+                guard outcome.voted != nil else { throw Problem.notFound("No film has id \(id).") }
+                if let picked = outcome.picked { return .json(picked.jsonBytes) }
+                return try randomFilm()
+            })
+        }
     }
 
     /// `GET /films/random`
-    public func random(_ request: Request, _ context: RequestContext) throws -> Response {
+    public func random(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+        .now(try randomFilm())
+    }
+
+    private func randomFilm() throws -> Response {
         guard let film = try reader.randomFilm() else {
             throw Problem.notFound("The catalogue is empty.")
         }
         return .json(film.jsonBytes)
     }
 
-    /// `POST /add_film`, `POST /films`: 201 with the stored film and its `Location`.
-    public func add(_ request: Request, _ context: RequestContext, _ completion: Completion<Response>) throws {
+    /// `POST /add_film`, `POST /films`: 201 with the stored film and its `Location`, once committed.
+    public func add(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let input = try FilmInput.validated(try jsonObject(request))
-        store.add(input, completion: completion.map { film in
-            var response = Response.json(film.jsonBytes, status: .created)
-            response.headers.add("Location", "/films/\(film.id)")
-            return response
-        })
+        return .later { [store] completion in
+            store.add(input, completion: completion.map { film in
+                var response = Response.json(film.jsonBytes, status: .created)
+                response.headers.add("Location", "/films/\(film.id)")
+                return response
+            })
+        }
     }
 
     /// `HEAD /add_film`: the route exists and takes POST.
-    public func probeAdd(_ request: Request, _ context: RequestContext) throws -> Response {
-        Response(status: .ok, headers: HTTPHeaders([("Allow", "POST, HEAD, OPTIONS"), ("Content-Length", "0")]))
+    public func probeAdd(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+        .now(Response(status: .ok, headers: HTTPHeaders([("Allow", "POST, HEAD, OPTIONS"), ("Content-Length", "0")])))
     }
 
     /// `GET /films/{id}`
-    public func get(_ request: Request, _ context: RequestContext) throws -> Response {
-        let id = try filmID(context)
+    public func get(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+        let id = try Self.filmID(context)
         guard let film = try reader.film(id: id) else { throw Problem.notFound("No film has id \(id).") }
-        return .json(film.jsonBytes)
+        return .now(.json(film.jsonBytes))
     }
 
     /// `POST /films/{id}/like`, `POST /films/{id}/dislike`
-    public func vote(_ vote: Vote) -> DeferredResponder {
-        { [store] request, context, completion in
-            let id = try filmID(context)
-            store.vote(vote, film: id, completion: completion.map { film in
+    public func vote(_ vote: Vote) -> Handler {
+        { [store] request, context in
+            let id = try Self.filmID(context)
+            return .later { completion in
+                store.vote(vote, film: id, completion: completion.map { film in
+                    guard let film else { throw Problem.notFound("No film has id \(id).") }
+                    return .json(film.jsonBytes)
+                })
+            }
+        }
+    }
+
+    /// `PATCH /films/{id}`
+    public func patch(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+        let id = try Self.filmID(context)
+        let patch = try FilmPatch.validated(try jsonObject(request))
+        return .later { [store] completion in
+            store.update(id: id, with: patch, completion: completion.map { film in
                 guard let film else { throw Problem.notFound("No film has id \(id).") }
                 return .json(film.jsonBytes)
             })
         }
     }
 
-    /// `PATCH /films/{id}`
-    public func patch(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let id = try filmID(context)
-        let patch = try FilmPatch.validated(try jsonObject(request))
-        guard let film = try await store.update(id: id, with: patch) else { throw Problem.notFound("No film has id \(id).") }
-        return .json(film.jsonBytes)
-    }
-
     /// `DELETE /films/{id}`
-    public func delete(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let id = try filmID(context)
-        guard try await store.delete(id: id) else { throw Problem.notFound("No film has id \(id).") }
-        return .noContent()
+    public func delete(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+        let id = try Self.filmID(context)
+        return .later { [store] completion in
+            store.delete(id: id, completion: completion.map { deleted in
+                guard deleted else { throw Problem.notFound("No film has id \(id).") }
+                return .noContent()
+            })
+        }
     }
 
     /// `GET /films?limit=&cursor=&sort=`
-    public func list(_ request: Request, _ context: RequestContext) throws -> Response {
+    public func list(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let page = try FilmListQuery.page(from: request.query)
         let films = try reader.films(page: page)
         var json = JSONWriter(capacity: 128 * (films.count + 1))
@@ -107,11 +120,11 @@ public struct FilmController: Sendable {
             json.null()
         }
         json.endObject()
-        return .json(json.bytes)
+        return .now(.json(json.bytes))
     }
 
-    private func filmID(_ context: RequestContext) throws(Problem) -> Int64 {
-        try FilmID.require(context.parameters["id"] ?? "", field: "id")
+    private static func filmID(_ context: RequestContext) throws(Problem) -> Int64 {
+        try FilmID.require(context.routing.parameters["id"] ?? "", field: "id")
     }
 
     /// The body as a JSON object, after the media-type and size checks of SPEC §1.3.

@@ -1,4 +1,6 @@
-/// The catalogue's writes (and the health check), as the handlers need them.
+/// The catalogue's writes (and the health check). The handlers use the completion forms, which
+/// answer on the completion's queue (the request's loop) once the write is committed: the one
+/// way a request waits (see `Answer`). The async forms serve tests and the command line.
 /// `SQLiteFilmStore` is the real one; unit tests of the layers above may use an in-memory one.
 public protocol FilmStore: Sendable {
     /// Stores a film; returns it with its id once the write is committed.
@@ -18,6 +20,12 @@ public protocol FilmStore: Sendable {
     /// `vote`, and a film chosen at random as the catalogue stands right after it (what
     /// `GET /?like=ID` answers with), through `completion` once committed.
     func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>)
+    /// `update`, answered through `completion` once committed.
+    func update(id: Int64, with patch: FilmPatch, completion: Completion<Film?>)
+    /// `delete`, answered through `completion` once committed.
+    func delete(id: Int64, completion: Completion<Bool>)
+    /// `isHealthy`, answered through `completion` on its queue.
+    func isHealthy(completion: Completion<Bool>)
 }
 
 /// A vote's film and, for `GET /?like=`, a film picked at random after it.
@@ -41,6 +49,18 @@ extension FilmStore {
 
     public func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>) {
         complete(completion) { try await self.vote(vote, film: id) }
+    }
+
+    public func update(id: Int64, with patch: FilmPatch, completion: Completion<Film?>) {
+        complete(completion) { try await update(id: id, with: patch) }
+    }
+
+    public func delete(id: Int64, completion: Completion<Bool>) {
+        complete(completion) { try await delete(id: id) }
+    }
+
+    public func isHealthy(completion: Completion<Bool>) {
+        complete(completion) { await isHealthy() }
     }
 
     /// For stores that cannot read: the vote alone; the caller picks the film.

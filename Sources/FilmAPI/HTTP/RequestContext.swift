@@ -1,14 +1,38 @@
-/// What the chain learns about one request as it runs: filled by the middleware that knows a
-/// thing (auth the key id, the limiter its decision), read by the ones that report it (logs,
-/// metrics). One request, one task: never shared between requests.
-public final class RequestContext: @unchecked Sendable {
+/// What filmd knows of one request besides its bytes: what routing found, fixed once the
+/// request is routed, and the facts the middleware learn on the way in (who the client is,
+/// who is calling, what the limiter decided), which the ones that report (logs, metrics,
+/// headers) read. A value: each layer changes it in place (`inout`), a layer that waits hands
+/// it back through its completion.
+public struct RequestContext: Sendable {
+    public let routing: Routing
+    public var facts: RequestFacts
+
+    public init(routing: Routing, facts: RequestFacts) {
+        self.routing = routing
+        self.facts = facts
+    }
+}
+
+/// The route a request matched and what it answers with.
+public struct Routing: Sendable {
+    /// The route template (`/films/{id}`), nil for an unknown path.
+    public let template: String?
+    /// What answers: the route's endpoint, or one that answers 404, 405 or a plain OPTIONS.
+    public let endpoint: Endpoint
+    public let parameters: [String: String]
+
+    public init(template: String?, endpoint: Endpoint, parameters: [String: String] = [:]) {
+        self.template = template
+        self.endpoint = endpoint
+        self.parameters = parameters
+    }
+}
+
+/// The per-request facts, filled by the layer that knows each one.
+public struct RequestFacts: Sendable {
     public let requestID: String
     /// When the head of the request had arrived (monotonic).
     public let startedAt: ContinuousClock.Instant
-    /// The route template (`/films/{id}`), nil for an unknown path.
-    public var route: String?
-    public var parameters: [String: String] = [:]
-    public var endpoint: Endpoint?
     /// The client address after trusted-proxy resolution (equals the peer without proxies).
     public var clientAddress: String
     /// The same client as an address (nil when the peer is not an IP address).

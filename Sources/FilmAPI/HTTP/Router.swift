@@ -1,58 +1,20 @@
-/// A handler: the innermost responder of the chain.
-public typealias Responder = @Sendable (Request, RequestContext) async throws -> Response
-
-/// A handler that answers without suspending (a read on the loop's own connection): nil when
-/// this request needs the suspending `Responder` after all (`GET /?like=` writes).
-public typealias ImmediateResponder = @Sendable (Request, RequestContext) throws -> Response?
-
-/// A handler that answers after a write without a task: it hands `completion` to the store
-/// (or calls it with an error) and returns; the completion runs on the request's loop. A
-/// thrown error is answered at once.
-public typealias DeferredResponder = @Sendable (Request, RequestContext, Completion<Response>) throws -> Void
-
-/// What a route allows a caller: the least role that may call it (`nil` = anyone, keys ignored
-/// for the decision) and whether the rate limiter counts it. A class: every request carries
-/// its endpoint from the router through the chain, and a struct of four closures cost four
-/// retains and releases at each of those steps.
+/// What a route allows a caller and what answers it: the least role that may call it (`nil` =
+/// anyone, keys ignored for the decision), whether the rate limiter counts it, and its handler.
+/// A class: every request carries its endpoint from the router through the chain, and a
+/// struct of closures cost retains and releases at each of those steps.
 public final class Endpoint: Sendable {
     public let role: Role?
     public let rateLimited: Bool
-    public let handler: Responder
+    public let handler: Handler
     /// A stricter role some requests of the route need (`GET /?like=ID` needs `voter`).
     public let roleForRequest: (@Sendable (Request) -> Role?)?
-    /// Answers the requests it can without a task (see `MiddlewareChain.start`).
-    public let immediate: ImmediateResponder?
-    /// Answers the rest without a task, after a write (see `MiddlewareChain.start`).
-    public let deferred: DeferredResponder?
 
-    public init(role: Role?, rateLimited: Bool = true, handler: @escaping Responder,
-                roleForRequest: (@Sendable (Request) -> Role?)? = nil, immediate: ImmediateResponder? = nil) {
+    public init(role: Role?, rateLimited: Bool = true, roleForRequest: (@Sendable (Request) -> Role?)? = nil,
+                handler: @escaping Handler) {
         self.role = role
         self.rateLimited = rateLimited
         self.handler = handler
         self.roleForRequest = roleForRequest
-        self.immediate = immediate
-        deferred = nil
-    }
-
-    /// An endpoint that answers after a write: `deferred` takes the requests `immediate` does
-    /// not answer; awaited in a task only where no event loop serves (`respond(to:)` in tests).
-    public init(role: Role?, rateLimited: Bool = true, roleForRequest: (@Sendable (Request) -> Role?)? = nil,
-                immediate: ImmediateResponder? = nil, deferring deferred: @escaping DeferredResponder) {
-        self.role = role
-        self.rateLimited = rateLimited
-        handler = { request, context in
-            try await Completion.awaiting { try deferred(request, context, $0) }
-        }
-        self.roleForRequest = roleForRequest
-        self.immediate = immediate
-        self.deferred = deferred
-    }
-
-    /// An endpoint whose handler never suspends.
-    public convenience init(role: Role?, rateLimited: Bool = true,
-                            answering handler: @escaping @Sendable (Request, RequestContext) throws -> Response) {
-        self.init(role: role, rateLimited: rateLimited, handler: { try handler($0, $1) }, immediate: { try handler($0, $1) })
     }
 
     /// The least role that may make `request` (nil: anyone).

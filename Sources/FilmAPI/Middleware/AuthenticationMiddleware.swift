@@ -1,5 +1,5 @@
 /// Finds out who is calling (SPEC §4): the key's id and role, or the anonymous role when no
-/// key was sent. A bad key is remembered in `context.authFailure` and answered 401 by
+/// key was sent. A bad key is remembered in `context.facts.authFailure` and answered 401 by
 /// `AuthorizationMiddleware` after rate limiting, so the 401 carries the rate-limit headers;
 /// it also counts against the client's stricter `rate_limits.auth_failures` budget, and once
 /// that budget is spent every request that sends a key is answered 429 without the key being
@@ -25,33 +25,33 @@ public struct AuthenticationMiddleware: Middleware {
         ipv6Prefix = limiter.settings.ipv6PrefixLength
     }
 
-    public func enter(_ request: Request, context: RequestContext) throws -> Response? {
-        guard context.endpoint?.role != nil else { return nil }
+    public func enter(_ request: Request, context: inout RequestContext) throws -> Entry {
+        guard context.routing.endpoint.role != nil else { return .proceed }
         let credentials = Credentials(headers: request.headers)
         guard credentials != .none else {
-            context.role = anonymousRole
-            return nil
+            context.facts.role = anonymousRole
+            return .proceed
         }
-        let client = context.clientIP.map { ClientKey(address: $0, ipv6Prefix: ipv6Prefix) } ?? .unknown
+        let client = context.facts.clientIP.map { ClientKey(address: $0, ipv6Prefix: ipv6Prefix) } ?? .unknown
         let attempt = limiter.authAttempt(client, now: clock.monotonicNanoseconds())
         if attempt.decision == .rejected {
-            context.rateLimitDecision = attempt.decision.rawValue
-            context.securityEvent = "rate_limited"
+            context.facts.rateLimitDecision = attempt.decision.rawValue
+            context.facts.securityEvent = "rate_limited"
             throw Problem.rateLimited(attempt)
         }
         switch authenticator.verify(credentials, now: clock.unixSeconds()) {
         case .key(let key):
-            context.keyID = key.id
-            context.role = key.role
+            context.facts.keyID = key.id
+            context.facts.role = key.role
             usage.touch(key.id, now: clock.unixSeconds())
         case .failed(let reason):
-            context.authFailure = reason
-            context.securityEvent = "auth_failure"
+            context.facts.authFailure = reason
+            context.facts.securityEvent = "auth_failure"
             failures.record(reason)
             limiter.recordAuthFailure(client, now: clock.monotonicNanoseconds())
         case .anonymous:
-            context.role = anonymousRole
+            context.facts.role = anonymousRole
         }
-        return nil
+        return .proceed
     }
 }

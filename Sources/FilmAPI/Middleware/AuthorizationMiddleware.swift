@@ -8,16 +8,16 @@ public struct AuthorizationMiddleware: Middleware {
         self.failures = failures
     }
 
-    public func enter(_ request: Request, context: RequestContext) throws -> Response? {
-        guard let required = context.endpoint?.requiredRole(for: request) else { return nil }
-        if context.authFailure != nil { throw Problem.unauthorized(keySent: true) }
-        if let role = context.role, role >= required { return nil }
-        if context.keyID == nil {
-            context.securityEvent = "auth_failure"
+    public func enter(_ request: Request, context: inout RequestContext) throws -> Entry {
+        guard let required = context.routing.endpoint.requiredRole(for: request) else { return .proceed }
+        if context.facts.authFailure != nil { throw Problem.unauthorized(keySent: true) }
+        if let role = context.facts.role, role >= required { return .proceed }
+        if context.facts.keyID == nil {
+            context.facts.securityEvent = "auth_failure"
             failures.record(.missing)
             throw Problem.unauthorized(keySent: false)
         }
-        context.securityEvent = "forbidden"
+        context.facts.securityEvent = "forbidden"
         throw Problem.forbidden(needs: required)
     }
 }

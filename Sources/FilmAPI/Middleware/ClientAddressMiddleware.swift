@@ -1,5 +1,5 @@
 /// Resolves who the client is before anything counts it: the peer, or, behind trusted
-/// proxies, the address they forwarded (`context.clientAddress`, logged as `client.address`).
+/// proxies, the address they forwarded (`context.facts.clientAddress`, logged as `client.address`).
 public struct ClientAddressMiddleware: Middleware {
     let resolver: ClientAddressResolver
 
@@ -7,12 +7,12 @@ public struct ClientAddressMiddleware: Middleware {
         self.resolver = resolver
     }
 
-    public func enter(_ request: Request, context: RequestContext) -> Response? {
+    public func enter(_ request: Request, context: inout RequestContext) -> Entry {
         if let peer = IPAddress(request.peer.host) {
             let client = resolver.client(of: peer, headers: request.headers)
-            context.clientIP = client
-            if client != peer { context.clientAddress = client.description }
+            context.facts.clientIP = client
+            if client != peer { context.facts.clientAddress = client.description }
         }
-        return nil
+        return .proceed
     }
 }

@@ -6,14 +6,14 @@ public struct MetricsMiddleware: Middleware {
 
     public init(metrics: MetricsRegistry) { self.metrics = metrics }
 
-    public func enter(_ request: Request, context: RequestContext) -> Response? {
+    public func enter(_ request: Request, context: inout RequestContext) -> Entry {
         metrics.requestBegan()
-        return nil
+        return .proceed
     }
 
     public func leave(_ request: Request, context: RequestContext, response: inout Response) {
-        let elapsed = (ContinuousClock.now - context.startedAt).components  // once: each read converts
+        let elapsed = (ContinuousClock.now - context.facts.startedAt).components  // once: each read converts
         let nanoseconds = max(0, elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
-        metrics.requestEnded(method: request.method, route: context.route, status: response.status.code, nanoseconds: UInt64(nanoseconds))
+        metrics.requestEnded(method: request.method, route: context.routing.template, status: response.status.code, nanoseconds: UInt64(nanoseconds))
     }
 }

@@ -1,144 +1,135 @@
 /// One layer of the request chain: it sees the request on its way in and the response on its
-/// way out, and may answer by itself on the way in. Layers are synchronous; only the endpoint
-/// may suspend (a write waiting for its commit). An async layer around an async `next` cost,
-/// per layer and request, a task-allocator frame, a reabstraction thunk and copies of the
-/// request: a tenth of the instructions of GET / before the change.
+/// way out, and may answer by itself on the way in, at once or after waiting for something
+/// (a network round trip, on the request's loop). The layers that answer at once cost no
+/// allocation: an async layer around an async `next` cost, per layer and request, a task
+/// frame, a reabstraction thunk and copies of the request (a tenth of a GET / when measured).
 public protocol Middleware: Sendable {
-    /// On the way in: a response to answer at once (the layers inside are skipped, the ones
-    /// outside see it on the way out), or nil to go on. A thrown error is answered as
-    /// `ErrorResponse` says, and likewise seen by the layers outside.
-    func enter(_ request: Request, context: RequestContext) throws -> Response?
+    /// On the way in, with `context` changed in place. A thrown or delivered error is answered
+    /// as `ErrorResponse` says, and likewise seen by the layers outside.
+    func enter(_ request: Request, context: inout RequestContext) throws -> Entry
     /// On the way out, for each layer whose `enter` let the request go on.
     func leave(_ request: Request, context: RequestContext, response: inout Response)
 }
 
 extension Middleware {
-    public func enter(_ request: Request, context: RequestContext) throws -> Response? { nil }
+    public func enter(_ request: Request, context: inout RequestContext) throws -> Entry { .proceed }
     public func leave(_ request: Request, context: RequestContext, response: inout Response) {}
 }
 
-/// The layers around an endpoint, outermost first, run for one request.
+/// How a layer's `enter` ends: now (go on, or answer: the layers inside are skipped, the ones
+/// outside see the response on the way out), or later, through a `Completion` on the request's
+/// loop, like every other step that waits (see `Answer`). Small and not generic: it is returned
+/// once per layer per request.
+public enum Entry: Sendable {
+    case proceed
+    case respond(Response)
+    /// Waits (a network round trip); the completion says what then, with the context as the
+    /// layer leaves it.
+    case later(@Sendable (Completion<Resumption>) -> Void)
+}
+
+/// What a layer that waited decided: its context changes, and an answer or nil to go on.
+public struct Resumption: Sendable {
+    public var context: RequestContext
+    public var response: Response?
+
+    public init(context: RequestContext, response: Response? = nil) {
+        self.context = context
+        self.response = response
+    }
+}
+
+/// A handler: the innermost step of the chain, answering now or later like a layer.
+public typealias Handler = @Sendable (Request, RequestContext) throws -> Answer<Response>
+
+/// The layers, outermost first, around the endpoint the request was routed to.
 public struct MiddlewareChain: Sendable {
     let layers: [any Middleware]
-    let endpoint: Responder
-    /// The endpoint's answer when it can give one without suspending (nil: use `endpoint`).
-    let immediateEndpoint: ImmediateResponder
-    /// The endpoint's callback form for this request, when it has one (nil: use `endpoint`).
-    let deferredEndpoint: @Sendable (Request, RequestContext) -> DeferredResponder?
     let errors: @Sendable (any Error, RequestContext) -> Response
 
-    public init(_ layers: [any Middleware], around endpoint: @escaping Responder,
-                immediately immediateEndpoint: @escaping ImmediateResponder = { _, _ in nil },
-                deferring deferredEndpoint: @escaping @Sendable (Request, RequestContext) -> DeferredResponder? = { _, _ in nil },
-                errors: @escaping @Sendable (any Error, RequestContext) -> Response) {
+    public init(_ layers: [any Middleware], errors: @escaping @Sendable (any Error, RequestContext) -> Response) {
         self.layers = layers
-        self.endpoint = endpoint
-        self.immediateEndpoint = immediateEndpoint
-        self.deferredEndpoint = deferredEndpoint
         self.errors = errors
     }
 
-    /// How far `start` got: the response, or the rest of the chain, which suspends or calls back.
-    public enum Start: Sendable {
-        case answered(Response)
-        case suspending(Rest)
-        case deferred(Deferred)
+    /// Runs the request through every layer and its endpoint. Most requests are answered now
+    /// (reads need no task and no completion); the rest when what they wait for completes.
+    /// Never fails: errors are responses by then.
+    public func start(_ request: Request, context: RequestContext) -> Answer<Response> {
+        var context = context
+        return run(request, &context, from: 0)
     }
 
-    /// The endpoint and the layers' `leave`, for a request whose endpoint suspends.
-    public struct Rest: Sendable {
-        let chain: MiddlewareChain
-        let request: Request
-        let context: RequestContext
-        let entered: Int
-
-        public func finish() async -> Response {
-            var response: Response
-            do {
-                response = try await chain.endpoint(request, context)
-            } catch {
-                response = chain.errors(error, context)
-            }
-            return chain.outward(request, context: context, entered: entered, response: consume response)
-        }
-    }
-
-    /// The endpoint's callback form and the layers' `leave`, for a request that waits for a
-    /// write without a task.
-    public struct Deferred: Sendable {
-        let rest: Rest
-        let endpoint: DeferredResponder
-
-        /// Runs the endpoint; `done` gets the response on `queue` (at once if the endpoint threw).
-        public func finish(on queue: any CompletionQueue, _ done: @escaping @Sendable (Response) -> Void) {
-            let rest = rest
-            let completion = Completion<Response>(on: queue) { result in
-                var response: Response
-                switch result {
-                case .success(let answer): response = answer
-                case .failure(let error): response = rest.chain.errors(error, rest.context)
-                }
-                done(rest.chain.outward(rest.request, context: rest.context, entered: rest.entered, response: consume response))
-            }
-            do {
-                try endpoint(rest.request, rest.context, completion)
-            } catch {
-                completion(.failure(error))
-            }
-        }
-
-        /// The same, awaited (where no event loop serves the request).
-        public func finish() async -> Response {
-            await withCheckedContinuation { continuation in
-                finish(on: InlineQueue.shared) { continuation.resume(returning: $0) }
-            }
-        }
-    }
-
+    /// Awaits the answer where no event loop serves the request (tests).
     public func respond(to request: Request, context: RequestContext) async -> Response {
-        switch start(request, context: context) {
-        case .answered(let response): response
-        case .suspending(let rest): await rest.finish()
-        case .deferred(let deferred): await deferred.finish()
-        }
-    }
-
-    /// Runs the layers' `enter` and, when it answers without suspending, the endpoint and the
-    /// layers' `leave`: most reads need no task at all (a task per request cost about a tenth
-    /// of a GET /: its allocation, slabs for its frames, the queue, the switches). Writes with a
-    /// callback form need none either: they come back as `deferred`.
-    public func start(_ request: Request, context: RequestContext) -> Start {
-        var entered = 0
-        var response: Response
         do {
-            if let answer = try inward(request, context: context, entered: &entered) {
-                response = answer
-            } else if let answer = try immediateEndpoint(request, context) {
-                response = answer
-            } else if let deferred = deferredEndpoint(request, context) {
-                return .deferred(Deferred(rest: Rest(chain: self, request: request, context: context, entered: entered),
-                                          endpoint: deferred))
-            } else {
-                return .suspending(Rest(chain: self, request: request, context: context, entered: entered))
-            }
+            return try await start(request, context: context).value()
         } catch {
-            response = errors(error, context)
+            return errors(error, context)  // not reached: the chain delivers no error
         }
-        return .answered(outward(request, context: context, entered: entered, response: consume response))
     }
 
-    /// Runs the layers' `enter` in order; `entered` counts the layers let through. A layer's
-    /// answer, or nil when every layer let the request through.
-    private func inward(_ request: Request, context: RequestContext, entered: inout Int) throws -> Response? {
-        for layer in layers {
-            if let answer = try layer.enter(request, context: context) { return answer }
-            entered += 1
+    /// The layers from `first` on, then the endpoint, then the way out.
+    private func run(_ request: Request, _ context: inout RequestContext, from first: Int) -> Answer<Response> {
+        var index = first
+        while index < layers.count {
+            let entry: Entry
+            do {
+                entry = try layers[index].enter(request, context: &context)
+            } catch {
+                return .now(outward(request, context, entered: index, errors(error, context)))
+            }
+            switch entry {
+            case .proceed: index += 1
+            case .respond(let response): return .now(outward(request, context, entered: index, response))
+            case .later(let start): return resume(request, context, at: index, after: start)
+            }
         }
-        return nil
+        let answer: Answer<Response>
+        do {
+            answer = try context.routing.endpoint.handler(request, context)
+        } catch {
+            return .now(outward(request, context, entered: layers.count, errors(error, context)))
+        }
+        switch answer {
+        case .now(let response): return .now(outward(request, context, entered: layers.count, response))
+        case .later(let start):
+            let context = context
+            return .later { done in
+                start(Completion(on: done.queue) { result in
+                    let response: Response
+                    switch result {
+                    case .success(let answer): response = answer
+                    case .failure(let error): response = errors(error, context)
+                    }
+                    done(.success(outward(request, context, entered: layers.count, response)))
+                })
+            }
+        }
+    }
+
+    /// The rest of the chain after the layer at `index` waited: it goes on where it says.
+    private func resume(_ request: Request, _ context: RequestContext, at index: Int,
+                        after start: @escaping @Sendable (Completion<Resumption>) -> Void) -> Answer<Response> {
+        .later { done in
+            start(Completion(on: done.queue) { result in
+                switch result {
+                case .failure(let error):
+                    done(.success(outward(request, context, entered: index, errors(error, context))))
+                case .success(let resumption):
+                    var context = resumption.context
+                    if let response = resumption.response {
+                        done(.success(outward(request, context, entered: index, response)))
+                    } else {
+                        run(request, &context, from: index + 1).deliver(to: done)
+                    }
+                }
+            })
+        }
     }
 
     /// The `leave` of each layer that was entered, innermost first.
-    private func outward(_ request: Request, context: RequestContext, entered: Int, response: consuming Response) -> Response {
+    private func outward(_ request: Request, _ context: RequestContext, entered: Int, _ response: consuming Response) -> Response {
         var response = response  // moved, not copied: a copy made the first header added copy the list
         var layer = entered
         while layer > 0 {

@@ -18,34 +18,34 @@ public struct RateLimitMiddleware: Middleware {
         ipv6Prefix = limiter.settings.ipv6PrefixLength
     }
 
-    public func enter(_ request: Request, context: RequestContext) throws -> Response? {
-        guard context.endpoint?.rateLimited ?? true else {
-            context.rateLimitDecision = limiter.exempt().decision.rawValue
-            return nil
+    public func enter(_ request: Request, context: inout RequestContext) throws -> Entry {
+        guard context.routing.endpoint.rateLimited else {
+            context.facts.rateLimitDecision = limiter.exempt().decision.rawValue
+            return .proceed
         }
         let now = clock.monotonicNanoseconds()
-        let result = limiter.check(clientKey(context), method: request.method, route: context.route, now: now)
-        context.rateLimitDecision = result.decision.rawValue
+        let result = limiter.check(clientKey(context), method: request.method, route: context.routing.template, now: now)
+        context.facts.rateLimitDecision = result.decision.rawValue
         if result.overflowed, limiter.takeOverflowNotice(now: now) {
             logger.warning("rate limiter full: every tracked client is over a limit, new clients share the overflow rows", metadata: [
                 "ratelimit.tracked_clients": .stringConvertible(limiter.trackedClients),
                 "ratelimit.max_clients": .stringConvertible(limiter.settings.maxClients)])
         }
         if result.decision == .rejected {
-            context.securityEvent = "rate_limited"
+            context.facts.securityEvent = "rate_limited"
             throw Problem.rateLimited(result)
         }
-        context.rateLimit = result
-        return nil
+        context.facts.rateLimit = result
+        return .proceed
     }
 
     /// Every answer of a limited route carries the limits, errors from the layers inside included.
     public func leave(_ request: Request, context: RequestContext, response: inout Response) {
-        context.rateLimit?.decorate(&response.headers)
+        context.facts.rateLimit?.decorate(&response.headers)
     }
 
     private func clientKey(_ context: RequestContext) -> ClientKey {
-        if keyByAPIKey, let keyID = context.keyID { return ClientKey(keyID: keyID) }
-        return context.clientIP.map { ClientKey(address: $0, ipv6Prefix: ipv6Prefix) } ?? .unknown
+        if keyByAPIKey, let keyID = context.facts.keyID { return ClientKey(keyID: keyID) }
+        return context.facts.clientIP.map { ClientKey(address: $0, ipv6Prefix: ipv6Prefix) } ?? .unknown
     }
 }

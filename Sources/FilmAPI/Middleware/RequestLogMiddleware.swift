@@ -25,13 +25,13 @@ public struct RequestLog: Sendable {
     static let pathLimit = 512
 
     public func record(request: Request, context: RequestContext, response: Response) {
-        let event = context.securityEvent ?? Self.securityEvent(for: response.status)
+        let event = context.facts.securityEvent ?? Self.securityEvent(for: response.status)
         if level.allows(.info) { recordRequest(request: request, context: context, response: response, event: event) }
         if let event, level.allows(.warning) { recordSecurityEvent(event, request: request, context: context, status: response.status) }
     }
 
     private func recordRequest(request: Request, context: RequestContext, response: Response, event: String?) {
-        let elapsed = (ContinuousClock.now - context.startedAt).components  // once: each read converts
+        let elapsed = (ContinuousClock.now - context.facts.startedAt).components  // once: each read converts
         let microseconds = Int(elapsed.seconds) * 1_000_000 + Int(elapsed.attoseconds / 1_000_000_000_000)
         var json = JSONWriter(capacity: 512)
         json.beginObject()
@@ -41,17 +41,17 @@ public struct RequestLog: Sendable {
         json.field(literal: "msg", "request")
         json.field(literal: "http.request.method", RequestDurations.methodLabel(request.method))
         json.field(literal: "url.path", Self.cap(request.path, Self.pathLimit))
-        json.field(literal: "http.route", context.route)
+        json.field(literal: "http.route", context.routing.template)
         json.field(literal: "http.response.status_code", response.status.code)
         json.key(literal: "duration_ms")
         json.thousandths(microseconds)
         json.field(literal: "http.response.body.size", request.method == .HEAD ? 0 : response.body.count)
-        json.field(literal: "client.address", context.clientAddress)
+        json.field(literal: "client.address", context.facts.clientAddress)
         json.field(literal: "network.peer.address", request.peer.host)
         json.field(literal: "user_agent.original", request.headers["User-Agent"].map { Self.cap($0, Self.userAgentLimit) })
-        json.field(literal: "http.request.id", context.requestID)
-        json.field(literal: "auth.key_id", context.keyID)
-        json.field(literal: "ratelimit.decision", context.rateLimitDecision)
+        json.field(literal: "http.request.id", context.facts.requestID)
+        json.field(literal: "auth.key_id", context.facts.keyID)
+        json.field(literal: "ratelimit.decision", context.facts.rateLimitDecision)
         if let event { json.field(literal: "security.event", event) }
         json.endObject()
         json.withBytes { sink.write($0) }
@@ -66,11 +66,11 @@ public struct RequestLog: Sendable {
         json.field("msg", "security event")
         json.field("security.event", event)
         json.field("http.request.method", RequestDurations.methodLabel(request.method))
-        json.field("http.route", context.route)
+        json.field("http.route", context.routing.template)
         json.field("http.response.status_code", status.code)
-        json.field("client.address", context.clientAddress)
-        json.field("http.request.id", context.requestID)
-        json.field("auth.key_id", context.keyID)
+        json.field("client.address", context.facts.clientAddress)
+        json.field("http.request.id", context.facts.requestID)
+        json.field("auth.key_id", context.facts.keyID)
         json.endObject()
         json.withBytes { sink.write($0) }
     }

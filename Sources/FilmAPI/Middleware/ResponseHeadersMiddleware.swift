@@ -16,7 +16,7 @@ public struct ResponseHeadersMiddleware: Middleware {
     public static let contentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
 
     public func leave(_ request: Request, context: RequestContext, response: inout Response) {
-        decorate(&response, requestID: context.requestID, secure: request.isSecure)
+        decorate(&response, requestID: context.facts.requestID, secure: request.isSecure)
     }
 
     public func decorate(_ response: inout Response, requestID: String, secure: Bool) {

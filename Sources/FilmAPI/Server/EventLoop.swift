@@ -1,10 +1,9 @@
 internal import CLibEvent
 import Foundation
 
-/// One libevent event loop on its own thread, which is also a Swift serial executor: a
-/// request's task is isolated to it (through `LoopIsolation`), so its code runs on the loop
-/// thread, where every evhttp call must be made. Work from other threads is queued under a lock
-/// and the loop is woken once per batch.
+/// One libevent event loop on its own thread, where every evhttp call must be made; also the
+/// queue the completions of its requests run on, and a Swift serial executor. Work from other
+/// threads is queued under a lock and the loop is woken once per batch.
 public final class EventLoop: SerialExecutor, @unchecked Sendable {
     let base: OpaquePointer
     private var wakeEvent: OpaquePointer?
@@ -110,3 +109,5 @@ enum ServerError: Error, CustomStringConvertible {
         }
     }
 }
+
+extension EventLoop: CompletionQueue {}

@@ -1,27 +1,12 @@
 /// What the transport hands requests to: the application, or a test double.
 public protocol HTTPHandler: Sendable {
-    /// Answers one complete request. Never throws: errors are responses by now.
-    func respond(to request: Request) async -> Response
-    /// Answers at once when nothing needs to suspend; else hands back the rest to run in a task.
-    func start(_ request: Request) -> HandlerStart
+    /// Answers one complete request, now or later (on the completion's queue, the request's
+    /// loop). Never fails: errors are responses by now.
+    func start(_ request: Request) -> Answer<Response>
     /// Answers a request refused before it reached a handler (malformed, too large, ambiguous
     /// framing, too slow): the transport sends it with `Connection: close`. `target` is empty
     /// when the request line never parsed.
     func refuse(_ status: HTTPStatus, method: HTTPMethod, target: String, peer: PeerAddress) -> Response
-}
-
-/// A request answered at once, or the rest of its answer, which suspends or calls back.
-public enum HandlerStart: Sendable {
-    case answered(Response)
-    case suspending(@Sendable () async -> Response)
-    /// Gives the response to the callback, on the queue it is handed (the request's loop).
-    case deferred(@Sendable (any CompletionQueue, @escaping @Sendable (Response) -> Void) -> Void)
-}
-
-extension HTTPHandler {
-    public func start(_ request: Request) -> HandlerStart {
-        .suspending { await respond(to: request) }
-    }
 }
 
 /// The transport limits of SPEC §6 that the evhttp server enforces.

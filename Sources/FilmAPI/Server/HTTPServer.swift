@@ -1,11 +1,10 @@
 internal import CLibEvent
 
 /// One evhttp server on one event loop. Every evhttp call happens on that loop's thread:
-/// requests arrive there, their tasks are isolated to it (`LoopIsolation`), and replies are
-/// sent from it.
+/// requests arrive there, answers that come later are delivered there (their completions run
+/// on the loop), and replies are sent from it.
 public final class HTTPServer: @unchecked Sendable {
     public let loop: EventLoop
-    private let isolation: LoopIsolation
     private let http: OpaquePointer
     private var handler: any HTTPHandler
     private var limits: TransportLimits
@@ -21,7 +20,6 @@ public final class HTTPServer: @unchecked Sendable {
                 quota: ConnectionQuota? = nil) throws {
         guard let http = evhttp_new(loop.base) else { throw ServerError.eventLoop }
         self.loop = loop
-        isolation = LoopIsolation(loop: loop)
         self.http = http
         self.handler = handler
         self.limits = limits
@@ -126,17 +124,21 @@ public final class HTTPServer: @unchecked Sendable {
             return
         }
         switch handler.start(request) {
-        case .answered(let response):
+        case .now(let response):
             reply.send(response, close: false)
-        case .suspending(let rest):
-            // libevent calls back on the loop thread, which is the isolation's executor.
-            isolation.assumeIsolated { isolation in
-                isolation.answer(with: rest) { _, response in reply.send(response, close: false) }
-            }
-        case .deferred(let rest):
-            rest(loop) { response in reply.send(response, close: false) }
+        case .later(let start):
+            // Completions run on this loop: the store and the layers that wait deliver there.
+            start(Completion(on: loop) { result in
+                switch result {
+                case .success(let response): reply.send(response, close: false)
+                case .failure: reply.send(Self.unanswered, close: true)  // not reached: handlers answer errors
+                }
+            })
         }
     }
+
+    private static let unanswered = Problem(.internalServerError, type: "internal-error",
+                                            detail: "The request could not be answered.").response(requestID: "")
 
     /// Requests refused before any handler ran: libevent's error path (malformed, too large)
     /// and the guard's (framing, deadlines). The connection closes after the reply.

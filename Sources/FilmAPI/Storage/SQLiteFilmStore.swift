@@ -54,6 +54,22 @@ public actor SQLiteFilmStore: FilmStore {
         write({ try $0.vote(vote, id: id) }, completion: completion)
     }
 
+    public nonisolated func update(id: Int64, with patch: FilmPatch, completion: Completion<Film?>) {
+        write({ try $0.update(id: id, with: patch) }, completion: completion)
+    }
+
+    public nonisolated func delete(id: Int64, completion: Completion<Bool>) {
+        write({ try $0.delete(id: id) }, completion: completion)
+    }
+
+    /// Asked on the store's thread, behind the writes queued before it.
+    public nonisolated func isHealthy(completion: Completion<Bool>) {
+        executor.execute {
+            let healthy = self.assumeIsolated { $0.isHealthy() }
+            completion.queue.execute { completion(.success(healthy)) }
+        }
+    }
+
     /// The pick is read in the vote's transaction, on this connection: its page cache is warm,
     /// where an event loop's reader finds its cache dropped after every commit (SQLite resets a
     /// connection's cache whenever the WAL changed) and reads the pages again. A failed pick

@@ -5,10 +5,8 @@ public protocol CompletionQueue: AnyObject, Sendable {
     func execute(_ body: @escaping @Sendable () -> Void)
 }
 
-extension EventLoop: CompletionQueue {}
-
-/// The rest of a request after a write, as a callback instead of a task waiting on a
-/// continuation. A continuation resumed from the store's thread goes through Swift's global
+/// The rest of a request after work that finishes later (a write, a network round trip), as
+/// a callback instead of a task waiting on a continuation. A continuation resumed from the store's thread goes through Swift's global
 /// pool before it reaches the loop (the runtime resumes continuations on the generic executor
 /// and hops back after): two thread switches per write, besides the task's own allocation.
 /// The store instead calls every completion of a batch that belongs to one loop in a single

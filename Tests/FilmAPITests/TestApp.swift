@@ -21,26 +21,48 @@ final class ManualClock: Sendable {
     }
 }
 
-/// One application with keys, a clock and a log file, kept across the requests of a test.
-struct SecuredApp {
+/// The one harness that builds the application for in-process tests, as the daemon does
+/// (`Composition`), over an in-memory store, with keys, a manual clock and a log file kept
+/// across the requests of a test.
+struct TestApp {
     let clock = ManualClock()
     let keys = KeyDirectory()
     let usage = KeyUsage()
-    let store = MemoryFilmStore()
+    let store: MemoryFilmStore
+    let metrics: MetricsRegistry
     let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("filmd-test-\(UUID().uuidString).log").path
     let sink: LogSink
     let app: Application
 
-    init(_ change: (inout Config) -> Void = { _ in }) throws {
+    /// Limits that never trigger, the default roles: the security layers' own tests.
+    static let secured: Config = {
         var config = Config()
         config.rateLimits.default = "1000 per hour"
         config.rateLimits.routes = [:]
+        return config
+    }()
+
+    /// As the live suites run it: anonymous callers may do anything, no rate limits.
+    static let open: Config = {
+        var config = Config()
+        config.auth.anonymousRole = "admin"
+        config.rateLimits.enabled = false
+        return config
+    }()
+
+    /// `writes` answers the writes in place of `store` (a test double); `store` stays the reader.
+    init(_ base: Config = secured, store: MemoryFilmStore = MemoryFilmStore(), writes: (any FilmStore)? = nil,
+         metrics: MetricsRegistry = MetricsRegistry(), _ change: (inout Config) -> Void = { _ in }) throws {
+        var config = base
         change(&config)
+        self.store = store
+        self.metrics = metrics
         sink = try LogSink(path: logPath)
-        let services = Services(store: store, lifecycle: Lifecycle(), sink: sink, level: LogLevelControl(.info),
-                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), keys: keys, usage: usage)
+        let services = Services(store: writes ?? store, lifecycle: Lifecycle(), sink: sink, level: LogLevelControl(.info),
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), metrics: metrics,
+                                keys: keys, usage: usage)
         app = Composition.application(config: config, services: services, reader: store,
-                                      security: Composition.securityChain(config: config, services: services, clock: clock.security))
+                                      security: Composition.securityState(config: config, services: services, clock: clock.security))
     }
 
     /// Adds a key to the directory and returns what a client would send.
