@@ -32,8 +32,10 @@ PROMQL_WORDS = {
     "sort", "sort_desc", "round", "ceil", "floor", "sgn", "max_over_time", "min_over_time",
     "avg_over_time", "sum_over_time", "count_over_time", "last_over_time", "inf", "nan",
 }
-# The series Prometheus itself makes for every target.
-SCRAPE_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
+# The series Prometheus itself makes: per target, and for alerts.
+SCRAPE_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped", "ALERTS"}
+# Grafana's variables as the dashboard's queries use them, with values PromQL parses.
+GRAFANA_VARIABLES = {"$__rate_interval": "1m", "${datasource}": "", "$job": "filmd"}
 
 
 def tool(name: str) -> str:
@@ -74,6 +76,28 @@ def exported_names(metrics_text: str) -> set[str]:
         elif line and not line.startswith("#"):
             names.add(re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0))
     return names
+
+
+def dashboard_queries(dashboard: dict) -> dict[str, str]:
+    """Every PromQL expression of a Grafana dashboard (panels, annotations, the metric that
+    label_values variables read), keyed by where it is, with Grafana's variables replaced."""
+    found = {}
+    for panel in dashboard["panels"]:
+        for target in panel.get("targets", []):
+            found[f"panel {panel['title']!r} {target['refId']}"] = target["expr"]
+    for annotation in dashboard["annotations"]["list"]:
+        found[f"annotation {annotation['name']!r}"] = annotation["expr"]
+    for variable in dashboard["templating"]["list"]:
+        if variable["type"] == "query":
+            found[f"variable {variable['name']}"] = re.fullmatch(r"label_values\((.+), *\w+\)", variable["definition"]).group(1)
+    return {where: substitute(expr) for where, expr in found.items()}
+
+
+def substitute(expr: str) -> str:
+    for name, value in GRAFANA_VARIABLES.items():
+        expr = expr.replace(name, value)
+    assert "$" not in expr, f"unknown Grafana variable in {expr!r}"
+    return expr
 
 
 def free_port() -> int:

@@ -1,8 +1,9 @@
 """deploy/prometheus/: the rules check, their unit tests pass and would catch a broken alert,
 every name they read is one filmd exports, and a real Prometheus scraping a live filmd answers
-each recording rule."""
+each recording rule (and each query of the Grafana dashboard)."""
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -11,8 +12,8 @@ import time
 import pytest
 import yaml
 
-from promql_tools import (RULES, RULES_DIR, RULES_TESTS, SCRAPE_SERIES, Prometheus, exported_names, load_rules,
-                          metric_names, promtool)
+from promql_tools import (DASHBOARD, RULES, RULES_DIR, RULES_TESTS, SCRAPE_SERIES, Prometheus, dashboard_queries,
+                          exported_names, load_rules, metric_names, promtool)
 
 pytestmark = pytest.mark.clients  # artefact checks: the ThreadSanitizer pass leaves them out
 
@@ -158,6 +159,10 @@ def test_prometheus_scrapes_filmd_and_answers_every_recording_rule(make_server, 
             result = prometheus.wait_for(record, ok)
             assert ok(result), f"{record}: {result}; {prometheus.log.read_text()[-2000:]}"
             assert all(s["metric"].get("job") == "filmd" for s in result), (record, result)
+        # Each query of the Grafana dashboard answers too (the alert annotation: nothing fires).
+        for where, expr in dashboard_queries(json.loads(DASHBOARD.read_text())).items():
+            if not where.startswith("annotation"):
+                assert prometheus.wait_for(expr), (where, expr)
         rules = [rule for group in prometheus.api("rules")["groups"] for rule in group["rules"]]
         assert len(rules) == len(RECORDS) + len(ALERTS)
         assert all(rule["health"] == "ok" for rule in rules), [r for r in rules if r["health"] != "ok"]
