@@ -5,10 +5,12 @@ against a real Prometheus scraping filmd."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
 
+from filmd_server import REPO
 from promql_tools import DASHBOARD, SCRAPE_SERIES, dashboard_queries, exported_names, load_rules, metric_names, promtool
 
 pytestmark = pytest.mark.clients  # artefact checks: the ThreadSanitizer pass leaves them out
@@ -66,3 +68,11 @@ def test_dashboard_is_importable():
             assert panel["datasource"]["uid"] == "${datasource}" and panel["targets"] and panel["description"]
     names = {v["name"] for v in DOC["templating"]["list"]}
     assert names == {"datasource", "job"}
+
+
+def test_readme_operations_links_the_rules_and_the_dashboard():
+    readme = (REPO / "README.md").read_text()
+    operations = readme[readme.index("## Operations"):].split("\n## ", 1)[0]
+    links = set(re.findall(r"\]\((deploy/[^)]+)\)", operations))
+    assert {"deploy/prometheus/filmd.rules.yml", "deploy/grafana/filmd-dashboard.json"} <= links
+    assert all((REPO / link).is_file() for link in links), links
