@@ -783,6 +783,9 @@ def plot_last_run(args) -> int:
     import plot
     run = args.out.resolve() if args.out else plot.last_run(BENCH / "out")
     svg = Path(args.plot).resolve() if args.plot else run / "chart.svg"
+    if not (run / "results.json").is_file():
+        log(f"no results.json in {run}: nothing to plot")
+        return 1
     plot.ensure_matplotlib(args.install)
     log(f"chart of {run / 'results.json'}: {plot.plot(run / 'results.json', svg)}")
     return 0

@@ -68,7 +68,7 @@ def test_plot_writes_where_it_is_told(tmp_path):
 def test_plot_without_a_run_says_so(tmp_path):
     (tmp_path / "empty").mkdir()
     proc = _plot("--out", str(tmp_path / "empty"))
-    assert proc.returncode != 0
+    assert proc.returncode == 1 and "nothing to plot" in proc.stderr and "Traceback" not in proc.stderr, proc
 
 
 def _last_run_section() -> str:
