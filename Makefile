@@ -25,7 +25,7 @@ run: build
 	.build/debug/filmd serve --config config.json
 
 test-deps: deps
-	@scripts/install-deps.sh systemd
+	@scripts/install-deps.sh systemd prometheus
 	@scripts/install-client-test-deps.sh
 
 unit: build

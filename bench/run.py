@@ -7,6 +7,7 @@
     bench/run --scaling                         # GET / on 1 000 vs 1 000 000 films
     bench/run --workers 1,2                     # filmd server.workers (and evfilm --threads) 1 and 2
     bench/run --workloads get_root,like_random --duration 20
+    bench/run --plot [SVG]                      # chart the last run (see --out) as SVG
 
 What one run does:
  1. installs what is missing (wrk, gcc/make, libevent-dev, libsqlite3-dev; apt-get, idempotent;
@@ -778,6 +779,18 @@ def csv_list(kind):
     return parse
 
 
+def plot_last_run(args) -> int:
+    import plot
+    run = args.out.resolve() if args.out else plot.last_run(BENCH / "out")
+    svg = Path(args.plot).resolve() if args.plot else run / "chart.svg"
+    if not (run / "results.json").is_file():
+        log(f"no results.json in {run}: nothing to plot")
+        return 1
+    plot.ensure_matplotlib(args.install)
+    log(f"chart of {run / 'results.json'}: {plot.plot(run / 'results.json', svg)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -801,7 +814,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="no API key: filmd runs with auth.anonymous_role=editor")
     ap.add_argument("--no-install", dest="install", action="store_false", help="never apt-get install")
     ap.add_argument("--out", type=Path, default=None, help="output folder (default bench/out/<time>)")
+    ap.add_argument("--plot", nargs="?", const="", default=None, metavar="SVG",
+                    help="measure nothing: chart the last run (--out, else the newest bench/out/*) "
+                         "as SVG, to SVG or <run>/chart.svg (matplotlib, installed if missing)")
     args = ap.parse_args(argv)
+
+    if args.plot is not None:
+        return plot_last_run(args)
 
     if args.duration is None:
         args.duration = 2.0 if args.quick else 10.0

@@ -18,6 +18,7 @@ have_py selenium || pip_pkgs+=("selenium")
 have_py pytest || pip_pkgs+=("pytest")
 have_py requests || pip_pkgs+=("requests")
 have_py prometheus_client || pip_pkgs+=("prometheus-client")
+have_py yaml || pip_pkgs+=("pyyaml")  # the Prometheus rules tests read the rule files
 if [ "${#pip_pkgs[@]}" -gt 0 ]; then
     echo "install-client-test-deps: pip install ${pip_pkgs[*]}"
     "$PY" -m pip install --quiet --disable-pip-version-check "${pip_pkgs[@]}" \

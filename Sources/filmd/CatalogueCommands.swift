@@ -16,9 +16,13 @@ struct Import: ParsableCommand {
         }
         let contents = String(decoding: data, as: UTF8.self)
         let films: [FilmImport.Row]
+        let progress = ImportProgress()
         do {
-            films = try FilmImport.parse(contents, format: FilmImport.format(path: file, contents: contents))
+            films = try FilmImport.parse(contents, format: FilmImport.format(path: file, contents: contents),
+                                         progress: progress.update)
+            progress.finish()
         } catch {
+            progress.finish()
             FileHandle.standardError.write(Data((error.description + "\nnothing imported\n").utf8))
             throw ExitCode(65)
         }

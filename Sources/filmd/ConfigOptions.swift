@@ -8,12 +8,6 @@ struct ConfigOptions: ParsableArguments {
     @Option(help: "The configuration file (default: $FILMD_CONFIG, else ./config.json if present).")
     var config: String?
 
-    @Option(help: "Listen address (server.host).")
-    var host: String?
-
-    @Option(help: "Listen port, 0 for any free port (server.port).")
-    var port: Int?
-
     @Option(help: "The SQLite database file (database.path).")
     var db: String?
 
@@ -23,23 +17,22 @@ struct ConfigOptions: ParsableArguments {
         return FileManager.default.fileExists(atPath: "config.json") ? "config.json" : nil
     }
 
-    var flags: [String: JSONValue] {
-        var flags: [String: JSONValue] = [:]
-        if let host { flags["server.host"] = .string(host) }
-        if let port { flags["server.port"] = .integer(Int64(port)) }
+    func flags(_ listen: ListenOptions?) -> [String: JSONValue] {
+        var flags = listen?.flags ?? [:]
         if let db { flags["database.path"] = .string(db) }
         return flags
     }
 
     /// The configuration read again from the same sources (SIGHUP); throws `ConfigError`.
-    func reload() throws -> Config {
-        try ConfigLoader.load(file: configFile, environment: ProcessInfo.processInfo.environment, flags: flags)
+    func reload(listen: ListenOptions? = nil) throws -> Config {
+        try ConfigLoader.load(file: configFile, environment: ProcessInfo.processInfo.environment, flags: flags(listen))
     }
 
     /// The effective configuration, or exit 78 (EX_CONFIG) saying which key is wrong.
-    func load(reportingAsJSON: Bool = false) throws -> Config {
+    func load(reportingAsJSON: Bool = false, listen: ListenOptions? = nil) throws -> Config {
         do {
-            return try ConfigLoader.load(file: configFile, environment: ProcessInfo.processInfo.environment, flags: flags)
+            return try ConfigLoader.load(file: configFile, environment: ProcessInfo.processInfo.environment,
+                                         flags: flags(listen))
         } catch {
             if reportingAsJSON {
                 var json = JSONWriter()
@@ -55,5 +48,22 @@ struct ConfigOptions: ParsableArguments {
             }
             throw ExitCode(78)
         }
+    }
+}
+
+/// `--host` and `--port`: only for `serve`, and `check-config`, which shows what serve would use.
+/// The commands that open the database and exit (import, keys, ...) do not listen.
+struct ListenOptions: ParsableArguments {
+    @Option(help: "Listen address (server.host).")
+    var host: String?
+
+    @Option(help: "Listen port, 0 for any free port (server.port).")
+    var port: Int?
+
+    var flags: [String: JSONValue] {
+        var flags: [String: JSONValue] = [:]
+        if let host { flags["server.host"] = .string(host) }
+        if let port { flags["server.port"] = .integer(Int64(port)) }
+        return flags
     }
 }

@@ -7,10 +7,11 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP server (the default command).")
 
     @OptionGroup var options: ConfigOptions
+    @OptionGroup var listen: ListenOptions
 
     func run() throws {
         ProcessMemory.useLargerMallocCache()
-        let config = try options.load(reportingAsJSON: true)
+        let config = try options.load(reportingAsJSON: true, listen: listen)
         let sink: LogSink
         do {
             sink = try config.logging.file.map { try LogSink(path: $0) } ?? LogSink()
@@ -20,9 +21,9 @@ struct Serve: ParsableCommand {
         let level = LogLevelControl(LogLevelName.parse(config.logging.level) ?? .info)
         LoggingSystem.bootstrap { _ in JSONLogHandler(sink: sink, level: level) }
         let logger = Logger(label: "filmd")
-        let options = self.options
+        let options = self.options, listen = self.listen
         do {
-            let daemon = Daemon(config: config, loadConfig: { try options.reload() }, sink: sink, level: level, logger: logger)
+            let daemon = Daemon(config: config, loadConfig: { try options.reload(listen: listen) }, sink: sink, level: level, logger: logger)
             let code = try daemon.run()
             if code != 0 { throw ExitCode(code) }
         } catch let exit as ExitCode {
@@ -45,9 +46,10 @@ struct CheckConfig: ParsableCommand {
                                                     abstract: "Validate and print the effective configuration (secrets redacted).")
 
     @OptionGroup var options: ConfigOptions
+    @OptionGroup var listen: ListenOptions
 
     func run() throws {
-        print(ConfigLoader.render(try options.load()))
+        print(ConfigLoader.render(try options.load(listen: listen)))
     }
 }
 

@@ -49,4 +49,17 @@ import Testing
         let film = Film(id: 1, name: "=cmd()", studio: "A, \"B\"", year: nil)
         #expect(FilmExport.line(film, format: .csv) == "1,'=cmd(),\"A, \"\"B\"\"\",,0,0")
     }
+
+    @Test func progressCountsRowsAndBadRowsAsItGoes() {
+        var seen: [FilmImport.Progress] = []
+        let csv = "name,studio,year\nGood,S,2000\nBad,S,1800\n,S,abc\nShort\nGood,S,\n"
+        _ = try? FilmImport.parse(csv, format: .csv) { seen.append($0) }
+        // A row with two bad fields is one bad row; the header is not a row.
+        #expect(seen.map(\.rowsRead) == [1, 2, 3, 4, 5])
+        #expect(seen.map(\.badRows) == [0, 1, 2, 3, 3])
+        seen = []
+        _ = try? FilmImport.parse("{\"name\":\"A\",\"studio\":\"B\"}\n\n{\"name\":1}\n", format: .jsonLines) { seen.append($0) }
+        #expect(seen.map(\.rowsRead) == [1, 2])
+        #expect(seen.map(\.badRows) == [0, 1])
+    }
 }

@@ -251,3 +251,96 @@ def test_unknown_command_fails(make_server):
     srv = make_server(start=False)
     proc = srv.cli("frobnicate")
     assert proc.returncode > 0, proc
+
+
+# -- import progress and options -------------------------------------------------------------
+
+def _import_on_a_terminal(srv, path) -> tuple[int, bytes, str]:
+    """`filmd import` with stderr on a pseudo-terminal and stdout on a pipe: (exit code,
+    stdout, what the terminal showed)."""
+    import os
+    import pty
+    import subprocess
+
+    from filmd_server import FILMD_BIN
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([FILMD_BIN, "import", str(path), "--config", str(srv.config_path)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+                                env=srv.env, cwd=srv.workdir)
+        os.close(slave)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not chunk:
+                break
+            screen += chunk
+        stdout = proc.stdout.read()
+        proc.stdout.close()
+        return proc.wait(timeout=60), stdout, screen.decode()
+    finally:
+        os.close(master)
+
+
+PROGRESS = re.compile(r"filmd import: (\d+) rows read, (\d+) rows/s, (\d+) bad rows")
+
+
+def test_import_on_a_terminal_shows_progress(make_server, tmp_path):
+    srv = make_server(start=False)
+    rows = [(f"Film {i}", "Studio", 1950 + i % 70) for i in range(3000)]
+    code, stdout, screen = _import_on_a_terminal(srv, write_csv(tmp_path / "many.csv", rows))
+    assert code == 0, screen
+    assert json.loads(stdout) == {"imported": 3000}  # the summary is unchanged, on stdout only
+    lines = PROGRESS.findall(screen)
+    assert len(lines) >= 2, screen  # drawn at the first row and at the end
+    assert screen.count("\r") >= 2 and screen.endswith("\r\n"), repr(screen)  # redrawn in place
+    read, per_second, bad = map(int, lines[-1])
+    assert (read, bad) == (3000, 0) and per_second > 0, screen
+    assert [int(r) for r, _, _ in lines] == sorted(int(r) for r, _, _ in lines)
+
+
+def test_import_on_a_terminal_counts_bad_rows(make_server, tmp_path):
+    srv = make_server(start=False)
+    path = tmp_path / "bad.csv"
+    path.write_text("name,studio,year\nGood,S,2001\nBad Year,S,abc\n,No Name,1990\nGood Two,S,1999\n")
+    code, stdout, screen = _import_on_a_terminal(srv, path)
+    assert code == 65 and stdout == b"", screen
+    read, _, bad = PROGRESS.findall(screen)[-1]
+    assert (read, bad) == ("4", "2"), screen
+    # the error report starts on a line of its own, below the progress
+    assert re.search(r"bad rows\r?\n.*line 3", screen, re.S), repr(screen)
+
+
+def test_import_without_a_terminal_writes_nothing_to_stderr(make_server, tmp_path):
+    srv = make_server(start=False)
+    proc = srv.cli("import", str(write_csv(tmp_path / "films.csv", ROWS)))
+    assert proc.returncode == 0, proc
+    assert proc.stderr == b""
+    assert proc.stdout == b'{"imported":4}\n'
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,studio,year\nBad Year,S,abc\n")
+    proc = srv.cli("import", str(bad))
+    assert proc.returncode == 65 and b"rows/s" not in proc.stderr and b"\r" not in proc.stderr, proc
+
+
+@pytest.mark.parametrize("command", [["import", "x.csv"], ["export"], ["backup", "x.db"], ["routes"],
+                                     ["keys", "create", "--role", "reader", "--name", "n"], ["keys", "list"],
+                                     ["keys", "revoke", "abc"]])
+def test_commands_that_do_not_listen_refuse_host_and_port(make_server, command):
+    srv = make_server(start=False)
+    for flag in (["--host", "127.0.0.1"], ["--port", "3000"]):
+        proc = srv.cli(*command, *flag)
+        assert proc.returncode == 64, proc  # ArgumentParser's usage error
+        assert flag[0].encode() in proc.stderr, proc
+    help_text = srv.cli(*command, "--help").stdout
+    assert b"--host" not in help_text and b"--port" not in help_text and b"--config" in help_text
+
+
+def test_serve_and_check_config_still_take_host_and_port(make_server):
+    srv = make_server(start=False)
+    for command in (["serve"], ["check-config"]):
+        help_text = srv.cli(*command, "--help").stdout
+        assert b"--host" in help_text and b"--port" in help_text, help_text

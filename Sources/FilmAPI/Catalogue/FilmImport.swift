@@ -26,6 +26,15 @@ public enum FilmImport {
         public var description: String { "line \(line): \(field): \(reason)" }
     }
 
+    /// How far a parse has got: rows read so far (the CSV header not counted) and how many of
+    /// them were bad. `parse` reports it after every row.
+    public struct Progress: Sendable, Equatable {
+        public var rowsRead = 0
+        public var badRows = 0
+
+        public init() {}
+    }
+
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public let errors: [RowError]
         public var description: String { errors.map(\.description).joined(separator: "\n") }
@@ -39,14 +48,14 @@ public enum FilmImport {
         return contents.drop(while: { $0.isWhitespace }).first == "{" ? .jsonLines : .csv
     }
 
-    public static func parse(_ contents: String, format: Format) throws(Failure) -> [Row] {
+    public static func parse(_ contents: String, format: Format, progress: ((Progress) -> Void)? = nil) throws(Failure) -> [Row] {
         switch format {
-        case .csv: try parseCSV(contents)
-        case .jsonLines: try parseJSONLines(contents)
+        case .csv: try parseCSV(contents, progress: progress)
+        case .jsonLines: try parseJSONLines(contents, progress: progress)
         }
     }
 
-    static func parseCSV(_ contents: String) throws(Failure) -> [Row] {
+    static func parseCSV(_ contents: String, progress: ((Progress) -> Void)? = nil) throws(Failure) -> [Row] {
         let records: [CSVReader.Record]
         do {
             records = try CSVReader.records(contents.hasPrefix("\u{FEFF}") ? String(contents.dropFirst()) : contents)
@@ -65,7 +74,14 @@ public enum FilmImport {
                                             reason: "must be name,studio,year (id, likes, dislikes may follow)")])
         }
         var films: [Row] = [], errors: [RowError] = []
+        var counts = Progress()
         for record in records.dropFirst() {
+            let errorsBefore = errors.count
+            defer {
+                counts.rowsRead += 1
+                if errors.count > errorsBefore { counts.badRows += 1 }
+                progress?(counts)
+            }
             guard record.fields.count == columns.count else {
                 errors.append(RowError(line: record.line, field: "row", reason: "has \(record.fields.count) fields, not \(columns.count)"))
                 continue
@@ -82,10 +98,17 @@ public enum FilmImport {
         return films
     }
 
-    static func parseJSONLines(_ contents: String) throws(Failure) -> [Row] {
+    static func parseJSONLines(_ contents: String, progress: ((Progress) -> Void)? = nil) throws(Failure) -> [Row] {
         var films: [Row] = [], errors: [RowError] = []
+        var counts = Progress()
         for (offset, line) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             guard !line.trimmingWhitespace().isEmpty else { continue }
+            let errorsBefore = errors.count
+            defer {
+                counts.rowsRead += 1
+                if errors.count > errorsBefore { counts.badRows += 1 }
+                progress?(counts)
+            }
             do throws(Problem) {
                 var object = try JSONValue.object(from: Array(line.utf8))
                 let likes = object.removeValue(forKey: "likes"), dislikes = object.removeValue(forKey: "dislikes")
