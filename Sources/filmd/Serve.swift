@@ -9,7 +9,6 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        ProcessMemory.useLargerMallocCache()
         let config = try options.load(reportingAsJSON: true)
         let sink: LogSink
         do {
