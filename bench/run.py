@@ -177,7 +177,8 @@ def server_env() -> dict[str, str]:
 
 # What deploy/systemd/filmd.service sets: 64 cached malloc chunks per size and thread instead of
 # glibc's 7. GET / 78.0k -> 75.2k instructions a request, 48.8k -> 50.7k req/s (BENCHMARKS.md
-# item 31). The loader reads it before main, so filmd is started with it rather than setting it.
+# item 31); 66.5k -> 65.9k measured again (item 36). The loader reads it before main, so filmd
+# is started with it rather than setting it.
 FILMD_GLIBC_TUNABLES = "glibc.malloc.tcache_count=64"
 
 

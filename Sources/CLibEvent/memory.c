@@ -16,7 +16,8 @@ static void *(*volatile zero_fill)(void *, int, size_t) = memset;
 
 // glibc 2.36's calloc never takes a chunk from the thread's cache (tcache): each call goes
 // to the arena, and the chunks it hands out, freed later, overflow the cache's seven slots per
-// size into the slower bins. evhttp callocs a dozen small blocks per request.
+// size into the slower bins. evhttp callocs a dozen small blocks per request. Measured again
+// for issue 14: plain calloc costs 2.0k instructions more per GET / (BENCHMARKS.md item 36).
 void *filmd_zeroed_alloc(size_t bytes) {
     void *block = malloc(bytes);
     if (block != NULL) zero_fill(block, 0, bytes);
