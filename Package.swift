@@ -30,6 +30,10 @@ let package = Package(
         ),
         // SQLite's C API, plus a VFS that writes a transaction's WAL frames at once.
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // assets/ (the OpenAPI document, the console) compiled into FilmAPI as string literals at
+        // build time: a deployment is one file, and nothing generated is committed.
+        .executableTarget(name: "EmbedAssets"),
+        .plugin(name: "EmbedAssetsPlugin", capability: .buildTool(), dependencies: ["EmbedAssets"]),
         .target(
             name: "FilmAPI",
             dependencies: [
@@ -39,7 +43,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
-            swiftSettings: [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+            swiftSettings: [.enableUpcomingFeature("NonisolatedNonsendingByDefault")],
+            plugins: ["EmbedAssetsPlugin"]
         ),
         .executableTarget(
             name: "filmd",

@@ -176,6 +176,18 @@ def server_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("FILMD_")}
 
 
+# What deploy/systemd/filmd.service sets: 64 cached malloc chunks per size and thread instead of
+# glibc's 7. GET / 78.0k -> 75.2k instructions a request, 48.8k -> 50.7k req/s (BENCHMARKS.md
+# item 31); 66.5k -> 65.9k measured again (item 36). The loader reads it before main, so filmd
+# is started with it rather than setting it.
+FILMD_GLIBC_TUNABLES = "glibc.malloc.tcache_count=64"
+
+
+def filmd_env() -> dict[str, str]:
+    """server_env() plus the malloc tunable filmd is deployed with (the reference runs without)."""
+    return {**server_env(), "GLIBC_TUNABLES": FILMD_GLIBC_TUNABLES}
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -482,7 +494,7 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
         config = filmd_config(port, db, access_log, workers, ctx["filmd_anonymous_editor"])
         (run_dir / "config.json").write_text(json.dumps(config, indent=2))
         argv = [str(ctx["filmd"]), "serve", "--config", str(run_dir / "config.json")]
-        server = Server(kind, argv, port, "/readyz", run_dir, access_log, server_env())
+        server = Server(kind, argv, port, "/readyz", run_dir, access_log, filmd_env())
         api_key = ctx.get("api_key")
     wrk_log = run_dir / "wrk.txt"
     s0 = snapshot(db)

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/mman.h>
 
 #ifndef MADV_PAGEOUT
@@ -17,7 +16,8 @@ static void *(*volatile zero_fill)(void *, int, size_t) = memset;
 
 // glibc 2.36's calloc never takes a chunk from the thread's cache (tcache): each call goes
 // to the arena, and the chunks it hands out, freed later, overflow the cache's seven slots per
-// size into the slower bins. evhttp callocs a dozen small blocks per request.
+// size into the slower bins. evhttp callocs a dozen small blocks per request. Measured again
+// for issue 14: plain calloc costs 2.0k instructions more per GET / (BENCHMARKS.md item 36).
 void *filmd_zeroed_alloc(size_t bytes) {
     void *block = malloc(bytes);
     if (block != NULL) zero_fill(block, 0, bytes);
@@ -52,47 +52,4 @@ long filmd_release_startup_pages(void) {
     }
     fclose(maps);
     return released;
-}
-
-// glibc keeps 7 freed chunks per size per thread (tcache); a request frees ~30 blocks of one
-// small size at its end (evhttp's header strings above all), so most overflow to the arena and
-// the next request takes them back the slow way. The count can only be set through the
-// environment, which the dynamic loader reads before main: hence one exec of ourselves.
-static const char tcache_tunable[] = "glibc.malloc.tcache_count=64";
-
-int filmd_exec_with_larger_malloc_cache(void) {
-    const char *found = getenv("GLIBC_TUNABLES");
-    if (found != NULL && strstr(found, "glibc.malloc.tcache_count") != NULL) return 0;  // set already: done, or the operator's choice
-    char previous[4096] = "";
-    if (found != NULL && snprintf(previous, sizeof previous, "%s", found) >= (int)sizeof previous) return -1;
-    FILE *file = fopen("/proc/self/cmdline", "re");
-    if (file == NULL) return -1;
-    char arguments[65536];
-    size_t length = fread(arguments, 1, sizeof arguments - 1, file);
-    int complete = feof(file) && !ferror(file);
-    fclose(file);
-    if (!complete || length == 0) return -1;
-    arguments[length] = '\0';
-    enum { max_arguments = 256 };
-    char *argv[max_arguments + 1];
-    int argc = 0;
-    for (size_t at = 0; at < length && argc < max_arguments; at += strlen(arguments + at) + 1) argv[argc++] = arguments + at;
-    if (argc == max_arguments) return -1;
-    argv[argc] = NULL;
-    // The binary by its path, not as /proc/self/exe: the process takes its name (ps, top,
-    // pidof) from the file executed. A binary replaced since it started ends in " (deleted)"
-    // and fails to execute: then nothing changes.
-    char path[4096];
-    ssize_t path_length = readlink("/proc/self/exe", path, sizeof path - 1);
-    if (path_length <= 0 || (size_t)path_length >= sizeof path - 1) return -1;
-    path[path_length] = '\0';
-    char value[8192];
-    int written = previous[0] != '\0' ? snprintf(value, sizeof value, "%s:%s", tcache_tunable, previous)
-                                      : snprintf(value, sizeof value, "%s", tcache_tunable);
-    if (written < 0 || (size_t)written >= sizeof value || setenv("GLIBC_TUNABLES", value, 1) != 0) return -1;
-    execv(path, argv);
-    // Still here: the exec failed. Put the variable back as it was, for any child process.
-    if (found != NULL) setenv("GLIBC_TUNABLES", previous, 1);
-    else unsetenv("GLIBC_TUNABLES");
-    return -1;  // carry on with glibc's default cache
 }

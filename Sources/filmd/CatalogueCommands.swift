@@ -63,6 +63,6 @@ struct Backup: ParsableCommand {
         let config = try options.load()
         let catalogue = try CatalogueFile(path: config.database.path, durability: config.database.durability)
         try catalogue.backup(to: destination)
-        print(#"{"backup":"\#(destination)"}"#)
+        print(JSONValue.object(["backup": .string(destination)]).text)
     }
 }

@@ -10,7 +10,6 @@ struct Serve: ParsableCommand {
     @OptionGroup var listen: ListenOptions
 
     func run() throws {
-        ProcessMemory.useLargerMallocCache()
         let config = try options.load(reportingAsJSON: true, listen: listen)
         let sink: LogSink
         do {
@@ -36,7 +35,13 @@ struct Serve: ParsableCommand {
     }
 
     static func fail(_ message: String, _ error: any Error) -> Never {
-        print(#"{"level":"critical","msg":"\#(message)","error":"\#(String(describing: error).replacingOccurrences(of: "\"", with: "'"))"}"#)
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("level", "critical")
+        json.field("msg", message)
+        json.field("error", String(describing: error))
+        json.endObject()
+        print(String(decoding: json.bytes, as: UTF8.self))
         Foundation.exit(1)
     }
 }

@@ -115,7 +115,7 @@ final class MemoryFilmStore: FilmStore, FilmReader, @unchecked Sendable {
     var failing = false
 
     private func check() throws {
-        if failing { throw StorageUnavailable(underlying: SQLiteError(code: 10, message: "disk I/O error in /var/lib/filmd")) }
+        if failing { throw StorageUnavailable(underlying: SQLiteError(code: .ioError, message: "disk I/O error in /var/lib/filmd")) }
     }
 
     func randomFilm() throws -> Film? { try check(); return films.values.randomElement() }

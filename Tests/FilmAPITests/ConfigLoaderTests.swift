@@ -28,7 +28,7 @@ import Testing
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = repository.appendingPathComponent("config.json").path
         _ = try ConfigLoader.load(file: path)
-        let documented = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        let documented = try JSONParser.parse(Array(Data(contentsOf: URL(fileURLWithPath: path))))
         #expect(keys(of: documented) == keys(of: ConfigLoader.tree(of: Config())))
     }
 
@@ -113,6 +113,33 @@ import Testing
         #expect(error { try ConfigLoader.load(file: nil, environment: ["FILMD_NOPE": "1"]) }?.key == "FILMD_NOPE")
         #expect(error { try ConfigLoader.load(file: nil, environment: ["FILMD_SERVER_PORT": "x"]) }?.key == "server.port")
         #expect(error { try ConfigLoader.load(file: nil, environment: ["FILMD_CONFIG": "ignored.json"]) } == nil)
+    }
+
+    // Foundation's decoder took these; request bodies never could. One parser, one answer.
+    @Test(arguments: [#"{"server": {"port": 4000,}}"#, #"{"server": {"port": 4000}, }"#, #"{"limits": {"max_body_bytes": 01}}"#])
+    func aFileThatIsNotStrictJSONIsRefused(json: String) throws {
+        let path = try file(json)
+        let refused = error { try ConfigLoader.load(file: path) }
+        #expect(refused?.key == "" && refused?.message == "the configuration file \(path) is not valid JSON")
+    }
+
+    @Test func anEnvironmentValueThatIsNotStrictJSONNamesItsKey() {
+        let routes = error { try ConfigLoader.load(file: nil, environment: ["FILMD_RATE_LIMITS_ROUTES": #"{"GET /": "2 per second",}"#]) }
+        #expect(refusedAsNotJSON(routes, key: "rate_limits.routes"))
+        let origins = error { try ConfigLoader.load(file: nil, environment: ["FILMD_CORS_ALLOWED_ORIGINS": #"["https://a.example",]"#]) }
+        #expect(refusedAsNotJSON(origins, key: "cors.allowed_origins"))
+    }
+
+    private func refusedAsNotJSON(_ error: ConfigError?, key: String) -> Bool {
+        error?.key == key && error?.message == "is not valid JSON"
+    }
+
+    @Test func renderIsIndentedJSONThatReadsBackAsTheConfiguration() throws {
+        var config = Config()
+        config.logging.file = #"/var/log/"filmd"\access.log"#
+        let text = ConfigLoader.render(config)
+        #expect(text.hasPrefix("{\n  \"auth\" : {\n"))
+        #expect(try JSONParser.parse(Array(text.utf8)) == ConfigLoader.tree(of: config))
     }
 
     @Test func renderRedactsThePrivateKey() throws {

@@ -8,6 +8,11 @@ import Testing
         #expect(String(decoding: json.bytes, as: UTF8.self) == #""a\"b\\c\n\u001b[31m\u007f\u0085\u2028é""#)
     }
 
+    @Test func writesAnyValueWithKeysSorted() {
+        let value = JSONValue.object(["b": .array([.integer(-1), .number(0.5), .null, .bool(true)]), "a": .string(#"q"\"#), "c": .object([:])])
+        #expect(value.text == #"{"a":"q\"\\","b":[-1,0.5,null,true],"c":{}}"#)
+    }
+
     @Test func writesNestedDocuments() {
         var json = JSONWriter()
         json.beginObject()

@@ -247,6 +247,16 @@ def test_backup_of_idle_database_is_identical(make_server, tmp_path):
     assert snapshot(make_server({"database": {"path": str(dest)}})) == expected
 
 
+def test_backup_prints_its_path_as_json_whatever_the_name(make_server, tmp_path):
+    srv = make_server()
+    add_films(srv, 1)
+    dest = tmp_path / 'a "quoted" \\ name.db'
+    proc = srv.cli("backup", str(dest))
+    assert proc.returncode == 0, proc
+    assert _stdout_json(proc) == {"backup": str(dest)}
+    assert dest.stat().st_size > 0
+
+
 def test_unknown_command_fails(make_server):
     srv = make_server(start=False)
     proc = srv.cli("frobnicate")

@@ -181,6 +181,24 @@ def test_invalid_json_file_is_exit_78(tmp_path):
     assert proc.returncode == EX_CONFIG, proc
 
 
+@pytest.mark.parametrize("text", ['{"server": {"port": 3000,}}', '{"server": {"port": 3000}, }'])
+def test_a_trailing_comma_in_the_file_is_exit_78(tmp_path, text):
+    # The file is read as strictly as a request body (Foundation's decoder took this).
+    cfg = tmp_path / "c.json"
+    cfg.write_text(text)
+    proc = _run(["check-config", "--config", str(cfg)], tmp_path)
+    assert proc.returncode == EX_CONFIG, proc
+    assert "not valid JSON" in _output(proc), _output(proc)
+
+
+def test_a_trailing_comma_in_an_env_value_is_exit_78_naming_the_key(tmp_path):
+    cfg = _write(tmp_path / "c.json", {})
+    proc = _run(["check-config", "--config", str(cfg)], tmp_path,
+                _clean_env(FILMD_CORS_ALLOWED_ORIGINS='["https://a.example",]'))
+    assert proc.returncode == EX_CONFIG, proc
+    assert "cors.allowed_origins" in _output(proc), _output(proc)
+
+
 def test_missing_config_file_is_an_error(tmp_path):
     proc = _run(["check-config", "--config", str(tmp_path / "absent.json")], tmp_path)
     assert proc.returncode in (66, EX_CONFIG), proc
@@ -204,6 +222,21 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_a_start_up_error_is_one_json_line_that_keeps_the_path_as_written(tmp_path):
+    # The log file's directory does not exist; its name has a quote and a backslash, which the
+    # line must carry escaped (once swapped for an apostrophe, and a backslash broke the JSON).
+    log = tmp_path / 'no "such" \\dir' / "access.log"
+    cfg = _write(tmp_path / "c.json", {"server": {"port": 0}, "database": {"path": str(tmp_path / "x.db")},
+                                      "logging": {"file": str(log)}})
+    proc = _run(["serve", "--config", str(cfg)], tmp_path)
+    assert proc.returncode == 1, proc
+    lines = [line for line in proc.stdout.decode().splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    record = json.loads(lines[0])
+    assert record["level"] == "critical" and record["msg"] == "cannot open the log file", record
+    assert str(log) in record["error"], record
 
 
 def test_serve_port_flag_beats_env_and_file(make_server):

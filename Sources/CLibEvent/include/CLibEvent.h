@@ -133,12 +133,6 @@ void *filmd_zeroed_alloc(size_t bytes);
 /// glibc 2.36 bypasses the per-thread cache. Call before any other libevent function.
 void filmd_libevent_use_malloc(void);
 
-/// Executes this program again, same arguments, with `GLIBC_TUNABLES` asking for 64 cached
-/// chunks per size per thread instead of 7. Returns 0 without doing anything when the
-/// variable already sets `glibc.malloc.tcache_count` (after the exec, or set by the operator),
-/// -1 when the exec could not be made (the process goes on as it was).
-int filmd_exec_with_larger_malloc_cache(void);
-
 /// Lets up to `bytes` of freed memory stay mapped at the top of each malloc heap. glibc hands
 /// it back with madvise from 128 KiB on, and a store thread that crossed that with every
 /// group commit paid a TLB flush on every core each time.

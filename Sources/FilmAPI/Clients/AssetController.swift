@@ -1,5 +1,5 @@
 /// The client artefacts filmd serves itself: its OpenAPI document and the browser console.
-/// The bytes are built into the binary (`scripts/embed_assets.py`), so a deployment is one file.
+/// The bytes are built into the binary (assets/, by Plugins/EmbedAssetsPlugin), so a deployment is one file.
 public struct AssetController: Sendable {
     /// The console's own policy: its script and style from this origin, calls to this origin,
     /// nothing else, never framed.

@@ -35,16 +35,16 @@ public enum ConfigLoader {
     public static func render(_ config: Config) -> String {
         var redacted = config
         if redacted.tls.privateKey != nil { redacted.tls.privateKey = "<redacted>" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(redacted)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return tree(of: redacted).indentedText
     }
 
+    /// The configuration as a JSON tree. Codable is only the bridge from the structs: the text
+    /// it writes is read back by filmd's own parser, like every other JSON filmd reads.
     static func tree(of config: Config) -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(config))
+            return try JSONParser.parse(Array(JSONEncoder().encode(config)))
         } catch {
-            preconditionFailure("the defaults always encode: \(error)")
+            preconditionFailure("the configuration always encodes: \(error)")
         }
     }
 
@@ -52,15 +52,12 @@ public enum ConfigLoader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(key: "", "cannot read the configuration file \(path)")
         }
-        do {
-            let value = try JSONDecoder().decode(JSONValue.self, from: data)
-            guard case .object = value else { throw ConfigError(key: "", "the configuration file must hold a JSON object") }
-            return value
-        } catch let error as ConfigError {
-            throw error
-        } catch {
+        // Strict RFC 8259, as request bodies: a trailing comma or a comment is an error here too.
+        guard let value = try? JSONParser.parse(Array(data)) else {
             throw ConfigError(key: "", "the configuration file \(path) is not valid JSON")
         }
+        guard case .object = value else { throw ConfigError(key: "", "the configuration file must hold a JSON object") }
+        return value
     }
 
     private static func checkKnown(_ value: JSONValue, against schema: JSONValue, path: String) throws(ConfigError) {

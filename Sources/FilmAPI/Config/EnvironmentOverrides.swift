@@ -36,7 +36,7 @@ extension ConfigLoader {
             }
         case .array, .object:
             if text.hasPrefix("[") || text.hasPrefix("{") {
-                guard let parsed = try? JSONValue.object(fromText: text) else { throw ConfigError(key: key, "is not valid JSON") }
+                guard let parsed = try? JSONParser.parse(Array(text.utf8)) else { throw ConfigError(key: key, "is not valid JSON") }
                 return parsed
             }
             guard case .array = sample else { throw ConfigError(key: key, "must be a JSON object") }
@@ -44,12 +44,5 @@ extension ConfigLoader {
         case .string, .null:
             return .string(text)
         }
-    }
-}
-
-extension JSONValue {
-    /// Parses any JSON text (configuration values).
-    static func object(fromText text: String) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     }
 }

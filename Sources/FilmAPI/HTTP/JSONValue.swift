@@ -2,7 +2,8 @@ import Foundation
 
 /// A parsed JSON document that keeps what validation needs to see: whether a number was an
 /// integer, and the difference between a missing key and `null`.
-public enum JSONValue: Sendable, Equatable, Codable {
+/// Parsed by `JSONParser` only; `Encodable` is the bridge into the configuration's structs.
+public enum JSONValue: Sendable, Equatable, Encodable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -10,25 +11,6 @@ public enum JSONValue: Sendable, Equatable, Codable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = Self.probe({ try container.decode(Bool.self) }) {
-            self = .bool(value)
-        } else if let value = Self.probe({ try container.decode(Int64.self) }) {
-            self = .integer(value)
-        } else if let value = Self.probe({ try container.decode(Double.self) }) {
-            self = .number(value)
-        } else if let value = Self.probe({ try container.decode(String.self) }) {
-            self = .string(value)
-        } else if let value = Self.probe({ try container.decode([JSONValue].self) }) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
@@ -41,11 +23,6 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
         }
-    }
-
-    /// Tries one JSON type; only a type mismatch means "not this one", any other error stops.
-    private static func probe<T>(_ decode: () throws -> T) -> T? {
-        do { return try decode() } catch DecodingError.typeMismatch { return nil } catch { return nil }
     }
 
     /// Parses a request body, or throws the 400 problem saying why it is not a JSON object.

@@ -74,7 +74,7 @@ final class FilmDatabase {
 
     func add(_ film: FilmInput) throws(SQLiteError) -> Film {
         guard let stored = try one(insert.bind(.text(film.name), .text(film.studio), .optional(film.year))) else {
-            throw SQLiteError(code: 1, message: "INSERT returned no row")
+            throw SQLiteError(code: .error, message: "INSERT returned no row")
         }
         return stored
     }

@@ -31,10 +31,10 @@ public final class KeyDatabase {
                                 .integer(now), key.expiresAt.map(SQLiteValue.integer) ?? .null).run()
                 return (key, token)
             } catch {
-                guard error.code == 19 else { throw error }  // SQLITE_CONSTRAINT: the id is taken; draw again
+                guard error.code == .constraintPrimaryKey else { throw error }  // the id is taken: draw again
             }
         }
-        throw SQLiteError(code: 19, message: "no free key id after three draws")
+        throw SQLiteError(code: .constraintPrimaryKey, message: "no free key id after three draws")
     }
 
     /// Every key, oldest first, and how many rows could not be read as keys (a role or digest

@@ -15,7 +15,7 @@ final class SQLiteConnection {
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close_v2(db)
-            throw SQLiteError(code: rc, message: message)
+            throw SQLiteError(resultCode: rc, message: message)
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
@@ -39,7 +39,7 @@ final class SQLiteConnection {
             }
         }
         try check(rc)
-        guard let statement else { throw SQLiteError(code: SQLITE_MISUSE, message: "empty statement") }
+        guard let statement else { throw SQLiteError(code: .misuse, message: "empty statement") }
         return SQLiteStatement(handle: statement, connection: self)
     }
 
@@ -81,7 +81,7 @@ final class SQLiteConnection {
     /// wal_faults.c). Returns the writes failed so far, -1 without a WAL file.
     @discardableResult
     func failWALWrites(after successes: Int32, as failure: WriteFailure = .diskFull) -> Int32 {
-        filmd_sqlite_test_fail_wal_writes(handle, successes, failure == .diskFull ? SQLITE_FULL : SQLITE_IOERR | 3 << 8)  // SQLITE_IOERR_WRITE
+        filmd_sqlite_test_fail_wal_writes(handle, successes, (failure == .diskFull ? SQLiteError.Code.full : .ioErrorWrite).rawValue)
     }
 
     func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
@@ -95,21 +95,21 @@ final class SQLiteConnection {
     func backup(to path: String) throws(SQLiteError) {
         let destination = try SQLiteConnection(path: path)
         guard let backup = sqlite3_backup_init(destination.handle, "main", handle, "main") else {
-            throw SQLiteError(code: sqlite3_errcode(destination.handle), message: String(cString: sqlite3_errmsg(destination.handle)))
+            throw SQLiteError(resultCode: sqlite3_extended_errcode(destination.handle), message: String(cString: sqlite3_errmsg(destination.handle)))
         }
         let rc = sqlite3_backup_step(backup, -1)
         sqlite3_backup_finish(backup)
-        guard rc == SQLITE_DONE else { throw SQLiteError(code: rc, message: String(cString: sqlite3_errstr(rc))) }
+        guard rc == SQLITE_DONE else { throw SQLiteError(resultCode: rc, message: String(cString: sqlite3_errstr(rc))) }
     }
 
     /// The connection's most recent failure, as SQLite reports it.
     var lastError: SQLiteError {
-        SQLiteError(code: sqlite3_errcode(handle) & 0xFF, message: String(cString: sqlite3_errmsg(handle)))
+        SQLiteError(resultCode: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
     }
 
     func check(_ rc: Int32) throws(SQLiteError) {
         guard rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE else {
-            throw SQLiteError(code: rc & 0xFF, message: String(cString: sqlite3_errmsg(handle)))
+            throw SQLiteError(resultCode: rc, message: String(cString: sqlite3_errmsg(handle)))
         }
     }
 }
