@@ -235,3 +235,39 @@ def test_the_server_runs_with_a_larger_malloc_cache_unless_the_operator_chose_on
     chosen = make_server(env={"GLIBC_TUNABLES": "glibc.malloc.tcache_count=7"})
     assert _environment(chosen.process.pid)["GLIBC_TUNABLES"] == "glibc.malloc.tcache_count=7"
     assert chosen.request("GET", "/readyz").status == 200
+
+
+INTERPOSED = ["evhttp_request_new", "evhttp_request_free", "evhttp_connection_free", "evhttp_send_error",
+              "evconnlistener_set_cb", "evhttp_parse_firstline_", "evhttp_parse_headers_", "evutil_strtoll"]
+
+
+@pytest.fixture(scope="module")
+def seam_bypass(tmp_path_factory):
+    """The shim that makes libevent call its own copy of one function (SEAM_BYPASS)."""
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler for the seam-bypass shim")
+    shim = tmp_path_factory.mktemp("shim") / "seam_bypass.so"
+    source = os.path.join(os.path.dirname(__file__), "seam_bypass.c")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), source], check=True)
+    return shim
+
+
+@pytest.mark.parametrize("function", INTERPOSED)
+def test_start_up_is_refused_when_libevent_bypasses_one_interposed_function(make_server, seam_bypass, function):
+    server = make_server(env={"LD_PRELOAD": str(seam_bypass), "SEAM_BYPASS": function}, start=False)
+    with pytest.raises(RuntimeError, match="filmd exited 70"):
+        server.start(timeout=10)
+    assert server.process.wait(timeout=5) == 70
+    records = server.log_records()
+    assert len(records) == 1, records  # one line, and nothing listening
+    refusal = records[0]
+    assert refusal["level"] == "critical"
+    assert refusal["libevent.bypassed"] == function
+    assert refusal["libevent.version"].startswith("2.1.")
+    assert "libevent" in refusal["libevent.path"]
+    assert not server.db_path.exists()  # refused before anything was opened
+
+
+def test_the_shim_alone_leaves_the_seam_in_place(make_server, seam_bypass):
+    server = make_server(env={"LD_PRELOAD": str(seam_bypass), "SEAM_BYPASS": "evhttp_add_header"})
+    assert server.request("GET", "/healthz").status == 200
