@@ -86,6 +86,9 @@ public final class Daemon {
         workers.dropFirst().forEach { $0.join() }
         keep.forEach { $0.cancel() }
         try Seeding.waitFor { await refresher.stop() }
+        refresher.close()
+        store.close()
+        workers.forEach { $0.reader.close() }
         logger.info("stopped", metadata: ["shutdown.in_flight_left": .stringConvertible(shutdown.leftInFlight)])
         sink.flush()
         return 0
