@@ -223,10 +223,18 @@ import Testing
 
     @Test func backupIsAConsistentCopy() async throws {
         let store = try store()
-        _ = try await store.add(FilmInput(name: "A", studio: "S", year: 1999))
+        let film = try await store.add(FilmInput(name: "A", studio: "S", year: 1999))
+        _ = try await store.vote(.like, film: film.id)
         let copy = files.file("backup.db")
         try files.catalogue().backup(to: copy)
-        #expect(try files.catalogue(copy).count() == 1)
+        // The copy is a sound database on its own (no WAL beside it) with the committed film as it is.
+        #expect(!FileManager.default.fileExists(atPath: copy + "-wal"))
+        let check = try files.connection(copy).prepare("PRAGMA integrity_check")
+        #expect(try check.step() && check.text(0) == "ok")
+        var films: [Film] = []
+        try files.catalogue(copy).forEachFilm { films.append($0) }
+        #expect(films.map(\.likes) == [1] && films.first?.name == "A" && films.first?.year == 1999)
+        #expect(try files.connection(copy).scalar("PRAGMA user_version") == Migrations.latest)
     }
 }
 
