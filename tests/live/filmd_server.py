@@ -89,6 +89,7 @@ class FilmdServer:
         self.args = args or []
         self.lines: list[str] = []  # every stdout line, raw
         self._arrived = threading.Condition()  # notified with each line added to `lines`
+        self._stdout_closed = False
         self._lines_q: queue.Queue[str] = queue.Queue()
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
@@ -131,7 +132,8 @@ class FilmdServer:
                 self._arrived.notify_all()
             self._lines_q.put(line)
         with self._arrived:
-            self._arrived.notify_all()  # stdout closed: nothing more will come
+            self._stdout_closed = True  # nothing more will come
+            self._arrived.notify_all()
 
     def _follow(self, path: Path) -> None:
         """With logging.file set, the start-up lines are in the file: look there too."""
@@ -179,8 +181,7 @@ class FilmdServer:
                     if isinstance(record, dict) and predicate(record):
                         return record
                 remaining = deadline - time.monotonic()
-                exited = self.process is not None and self.process.poll() is not None
-                if remaining <= 0 or (exited and seen == len(self.lines)):
+                if remaining <= 0 or (self._stdout_closed and seen == len(self.lines)):
                     raise AssertionError(f"no matching log line in {timeout}s: {self.lines[after:][-5:]}")
                 self._arrived.wait(min(remaining, 0.5))
 
