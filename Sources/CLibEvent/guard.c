@@ -163,6 +163,7 @@ static void schedule_sweep(struct filmd_server *s) {
 }
 
 struct evhttp_request *evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg) {
+    filmd_seam_reached |= filmd_seam_request_new;
     resolve_real_functions();
     struct evhttp_request *req = real_request_new(cb, arg);
     struct filmd_server *s = filmd_server_for((struct evhttp *)arg);
@@ -187,6 +188,7 @@ struct evhttp_request *evhttp_request_new(void (*cb)(struct evhttp_request *, vo
 }
 
 void evhttp_request_free(struct evhttp_request *req) {
+    filmd_seam_reached |= filmd_seam_request_free;
     resolve_real_functions();
     struct filmd_watch *w = filmd_watch_of(req);
     if (w) release_watch(req, w);
@@ -194,6 +196,7 @@ void evhttp_request_free(struct evhttp_request *req) {
 }
 
 void evhttp_connection_free(struct evhttp_connection *evcon) {
+    filmd_seam_reached |= filmd_seam_connection_free;
     resolve_real_functions();
     struct filmd_server *s = evcon ? filmd_server_for(evhttp_connection_get_server(evcon)) : NULL;
     if (s) filmd_connection_closing(s, evcon);
@@ -204,6 +207,7 @@ void evhttp_connection_free(struct evhttp_connection *evcon) {
 }
 
 void evhttp_send_error(struct evhttp_request *req, int error, const char *reason) {
+    filmd_seam_reached |= filmd_seam_send_error;
     resolve_real_functions();
     struct filmd_server *s = (req && req->evcon) ? filmd_server_for(evhttp_connection_get_server(req->evcon)) : NULL;
     if (s == NULL || s->hooks.refuse == NULL) {

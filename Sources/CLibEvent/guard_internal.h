@@ -82,6 +82,22 @@ int filmd_check_framing(struct evhttp_request *req, int *close_after);
 // closes the connection after the reply.
 void filmd_request_close_after_reply(struct evhttp_request *req);
 
+// The libevent functions the guard interposes, one bit each. Each definition marks its bit on
+// entry, per thread: the start-up self check (self_check.c) drives libevent on one thread and
+// sees which of them libevent's own calls reached.
+enum filmd_seam {
+    filmd_seam_request_new = 1u << 0,
+    filmd_seam_request_free = 1u << 1,
+    filmd_seam_connection_free = 1u << 2,
+    filmd_seam_send_error = 1u << 3,
+    filmd_seam_listener_set_cb = 1u << 4,
+    filmd_seam_parse_firstline = 1u << 5,
+    filmd_seam_parse_headers = 1u << 6,
+    filmd_seam_strtoll = 1u << 7,
+    filmd_seam_all = (1u << 8) - 1,
+};
+extern __thread unsigned filmd_seam_reached;
+
 // Listener bookkeeping used by the connection accounting.
 void filmd_listeners_pause(struct filmd_server *s);
 void filmd_listeners_resume(struct filmd_server *s);

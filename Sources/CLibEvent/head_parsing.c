@@ -82,6 +82,7 @@ static int lines_are_bad(struct evbuffer *buffer, int request_line) {
 static parse_function real_firstline;
 
 enum message_read_status evhttp_parse_firstline_(struct evhttp_request *req, struct evbuffer *buffer) {
+    filmd_seam_reached |= filmd_seam_parse_firstline;
     struct filmd_watch *w = filmd_watch_of(req);
     if (w && lines_are_bad(buffer, 1)) return DATA_CORRUPTED;
     enum message_read_status status = real(&real_firstline, "evhttp_parse_firstline_")(req, buffer);
@@ -105,6 +106,7 @@ static enum message_read_status parse_trailer(struct evhttp_request *req, struct
 }
 
 enum message_read_status evhttp_parse_headers_(struct evhttp_request *req, struct evbuffer *buffer) {
+    filmd_seam_reached |= filmd_seam_parse_headers;
     struct filmd_watch *w = filmd_watch_of(req);
     if (w == NULL) return real(&real_headers, "evhttp_parse_headers_")(req, buffer);
     if (lines_are_bad(buffer, 0)) {
@@ -134,6 +136,7 @@ static ev_int64_t refuse_number(const char *s, char **end, int chunk_size) {
 // takes leading white space, a sign and `0x`. Here: digits only; a chunk size may be followed
 // by chunk extensions (`;name=value`), which are ignored (RFC 9112 §7.1.1).
 ev_int64_t evutil_strtoll(const char *s, char **end, int base) {
+    filmd_seam_reached |= filmd_seam_strtoll;
     if (base != 10 && base != 16) return (ev_int64_t)strtoll(s, end, base);
     int chunk_size = base == 16;
     ev_int64_t value = 0;

@@ -82,6 +82,7 @@ static void accept_gate(struct evconnlistener *listener, evutil_socket_t fd, str
 
 // evhttp_bind_listener installs evhttp's accept callback; the guard's gate takes its place.
 void evconnlistener_set_cb(struct evconnlistener *listener, evconnlistener_cb cb, void *arg) {
+    filmd_seam_reached |= filmd_seam_listener_set_cb;
     if (real_set_cb == NULL) {
         real_set_cb = (void (*)(struct evconnlistener *, evconnlistener_cb, void *))dlsym(RTLD_NEXT, "evconnlistener_set_cb");
         if (real_set_cb == NULL) abort();

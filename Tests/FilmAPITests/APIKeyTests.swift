@@ -75,6 +75,11 @@ import Testing
         #expect(parse([("Authorization", "Bearer")]) == .malformed)
         #expect(parse([("X-API-Key", "")]) == .malformed)
         #expect(parse([("X-API-Key", "filmd_nope")]) == .malformed)
+        // A key anywhere else is not a credential at all.
+        for name in ["Cookie", "X-Api-Token", "Proxy-Authorization", "Api-Key"] {
+            #expect(parse([(name, token.text)]) == .none, "\(name)")
+        }
+        #expect(parse([("Cookie", "key=" + token.text), ("Proxy-Authorization", "Bearer " + token.text)]) == .none)
     }
 
     @Test func theAuthenticatorChecksTheSecretBeforeTheKeysState() {

@@ -6,7 +6,8 @@ import Testing
 /// pages onto a failing disk): each write of the batch must be answered with what happened to
 /// it. A write answered with success is in the file; one answered with an error is not.
 @Suite struct BatchRollbackTests {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("filmd-rollback-\(UUID().uuidString).db").path
+    let files = TemporaryDatabases("rollback")
+    var path: String { files.path }
 
     /// Writes more than the page cache holds while the WAL's disk fails: the spill fails and
     /// SQLite rolls the whole transaction back (SQLITE_IOERR), not only this statement (on a
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func everyWriteOfARolledBackBatchIsAnsweredWithWhatHappenedToIt() async throws {
-        let store = try SQLiteFilmStore(path: path, durability: .normal)
+        let store = try files.store()
         let films = [try await store.add(FilmInput(name: "A", studio: "S", year: nil)),
                      try await store.add(FilmInput(name: "B", studio: "S", year: nil))]
         let queue = RecordingQueue()
@@ -45,10 +46,10 @@ import Testing
             store.vote(.like, film: films[1].id, completion: Completion(on: queue) { answered("after", (try? $0.get()) != nil) })
             held.signal()
         }
-        let reader = try SQLiteFilmReader(path: path)
+        let reader = try files.reader()
         let inTheFile = ["before": try reader.film(id: films[0].id)?.likes == 1,
                          "after": try reader.film(id: films[1].id)?.likes == 1,
-                         "spill": try CatalogueFile(path: path, durability: .normal).count() > 2]
+                         "spill": try files.catalogue().count() > 2]
         let told = answers.withLock { $0 }
         #expect(told == inTheFile, "answered \(told), in the file \(inTheFile)")
         #expect(told["spill"] == false)

@@ -3,8 +3,10 @@ import Testing
 @testable import FilmAPI
 
 @Suite struct ConfigLoaderTests {
+    let files = TemporaryDatabases("config")  // removed with the suite instance
+
     func file(_ json: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("filmd-config-\(UUID().uuidString).json").path
+        let path = files.file("config-\(UUID().uuidString).json")
         try json.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

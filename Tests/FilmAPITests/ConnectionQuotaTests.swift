@@ -19,6 +19,14 @@ import Testing
         #expect(ConnectionQuota.limit(perClient: 64, maxConnections: 32) == 16)
         #expect(ConnectionQuota.limit(perClient: 8, maxConnections: 32) == 8)
         #expect(ConnectionQuota.limit(perClient: 64, maxConnections: 1) == 1)
+        // And the quota holds a client to it: 16 of a global 32, though 64 were configured.
+        let quota = ConnectionQuota(perClient: 64, maxConnections: 32, trustedProxies: [])
+        #expect((0..<16).allSatisfy { _ in quota.admit(attacker) == .counted })
+        #expect(quota.admit(attacker) == .refused)
+        quota.update(perClient: 0, maxConnections: 20, trustedProxies: [])  // no per-client cap: still half
+        #expect(quota.openConnections(of: attacker) == 16)
+        #expect(quota.admit(other) == .counted)
+        #expect(quota.admit(attacker) == .refused)
     }
 
     @Test func anIPv6ClientIsCountedByItsSlash64() {

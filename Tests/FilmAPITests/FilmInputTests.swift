@@ -64,7 +64,8 @@ import Testing
 
     @Test(arguments: ["[1]", "\"film\"", "{", "", "{\"name\":\"a\",}"])
     func nonObjectsAreBadRequests(body: String) {
-        #expect(throws: Problem.self) { try JSONValue.object(from: Array(body.utf8)) }
+        let problem = #expect(throws: Problem.self) { try JSONValue.object(from: Array(body.utf8)) }
+        #expect(problem?.status == .badRequest)
     }
 
     @Test func patchDistinguishesNullFromAbsent() throws {

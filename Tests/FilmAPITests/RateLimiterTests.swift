@@ -163,7 +163,13 @@ import Testing
     }
 
     @Test func authFailuresHaveTheirOwnBudget() {
-        let limiter = Self.limiter { $0.authFailures = "2 per minute" }
+        let limiter = Self.limiter {
+            $0.authFailures = "2 per minute"
+            $0.default = "1 per minute"
+        }
+        // Spending the request budget leaves the failure budget whole, and the other way round.
+        #expect(hits(limiter, bob, 2, at: 0) == [.allowed, .rejected])
+        #expect(limiter.authAttempt(bob, now: 0).decision == .allowed)
         #expect(limiter.authAttempt(alice, now: 0).decision == .allowed)
         limiter.recordAuthFailure(alice, now: 0)
         limiter.recordAuthFailure(alice, now: 0)
@@ -172,6 +178,7 @@ import Testing
         #expect(spent.retryAfter == 30)
         #expect(spent.policyHeader == #""auth-minute";q=2;w=60"#)
         #expect(limiter.authAttempt(bob, now: 0).decision == .allowed)
+        #expect(hits(limiter, alice, 1, at: 0) == [.allowed], "failures spend nothing of the request budget")
         #expect(limiter.authAttempt(alice, now: 30 * Self.second).decision == .allowed)
         #expect(limiter.trackedAuthFailureClients == 1)
     }

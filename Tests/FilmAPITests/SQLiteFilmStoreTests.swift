@@ -3,11 +3,12 @@ import Testing
 @testable import FilmAPI
 
 @Suite struct SQLiteFilmStoreTests {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("filmd-store-\(UUID().uuidString).db").path
+    let files = TemporaryDatabases("store")
+    var path: String { files.path }
 
-    func store() throws -> SQLiteFilmStore { try SQLiteFilmStore(path: path, durability: .normal) }
+    func store() throws -> SQLiteFilmStore { try files.store() }
     /// A reader on the same file, as an event loop has.
-    func reader() throws -> SQLiteFilmReader { try SQLiteFilmReader(path: path) }
+    func reader() throws -> SQLiteFilmReader { try files.reader() }
 
     @Test func addGetVoteUpdateDelete() async throws {
         let store = try store()
@@ -27,15 +28,15 @@ import Testing
 
     @Test func newDatabasesUseSmallPagesAndOldOnesKeepTheirs() async throws {
         _ = try store()
-        #expect(try SQLiteConnection(path: path).scalar("PRAGMA page_size") == 1024)
+        #expect(try files.connection().scalar("PRAGMA page_size") == 1024)
         // A database made with 4 KiB pages (before filmd chose 1 KiB) opens and works as it is.
-        let old = path + "-old.db"
-        let setup = try SQLiteConnection(path: old)
+        let old = files.file("old.db")
+        let setup = try files.connection(old)
         try setup.execute("PRAGMA page_size = 4096")
         try setup.execute("PRAGMA journal_mode = WAL")
-        let store = try SQLiteFilmStore(path: old, durability: .normal)
+        let store = try files.store(at: old)
         _ = try await store.add(FilmInput(name: "A", studio: "S", year: nil))
-        #expect(try SQLiteConnection(path: old).scalar("PRAGMA page_size") == 4096)
+        #expect(try files.connection(old).scalar("PRAGMA page_size") == 4096)
         #expect(try await store.vote(.like, film: 1)?.likes == 1)
     }
 
@@ -44,9 +45,9 @@ import Testing
         for index in 0..<50 { _ = try await store.add(FilmInput(name: "F\(index)", studio: "S", year: nil)) }
         try await Task.sleep(for: .milliseconds(500))  // the checkpointer runs every 100 ms
         // The database file alone, without its WAL: only what a checkpoint copied is in it.
-        let copy = path + "-file-only.db"
+        let copy = files.file("file-only.db")
         try FileManager.default.copyItem(atPath: path, toPath: copy)
-        #expect(try SQLiteConnection(path: copy).scalar("SELECT count(*) FROM films") == 50)
+        #expect(try files.connection(copy).scalar("SELECT count(*) FROM films") == 50)
     }
 
     @Test func idsAreNeverReused() async throws {
@@ -65,7 +66,7 @@ import Testing
         }
         #expect(try reader().film(id: film.id)?.likes == 500)
         // A second connection (another process, say) sees them committed.
-        #expect(try CatalogueFile(path: path, durability: .normal).count() == 1)
+        #expect(try files.catalogue().count() == 1)
     }
 
     /// The event loops' path: a write's completion runs once, on the queue it names, after the
@@ -137,9 +138,9 @@ import Testing
             }
             let seen = try films.map { try reader.film(id: $0.id)?.likes }
             #expect(seen.allSatisfy { $0 == Int64(round) }, "round \(round): \(seen)")
-            if round % 20 == 0 { _ = try SQLiteConnection(path: path).checkpoint(.restart) }
+            if round % 20 == 0 { _ = try files.connection().checkpoint(.restart) }
         }
-        let check = try SQLiteConnection(path: path).prepare("PRAGMA integrity_check")
+        let check = try files.connection().prepare("PRAGMA integrity_check")
         #expect(try check.step() && check.text(0) == "ok")
     }
 
@@ -148,11 +149,11 @@ import Testing
     @Test func aLargeImportGoesThroughTheWALWriteBuffer() async throws {
         _ = try store()
         let rows = (0..<20_000).map { FilmImport.Row(film: FilmInput(name: "Film \($0) " + String(repeating: "x", count: 40), studio: "S", year: nil)) }
-        let file = try CatalogueFile(path: path, durability: .normal)
+        let file = try files.catalogue()
         #expect(try file.importFilms(rows) == rows.count)
         #expect(try reader().films(page: FilmPageRequest(sort: .id, limit: 1, after: nil)).first?.name.hasPrefix("Film 0 ") == true)
-        #expect(try CatalogueFile(path: path, durability: .normal).count() == rows.count)
-        let check = try SQLiteConnection(path: path).prepare("PRAGMA integrity_check")
+        #expect(try files.catalogue().count() == rows.count)
+        let check = try files.connection().prepare("PRAGMA integrity_check")
         #expect(try check.step() && check.text(0) == "ok")
     }
 
@@ -173,18 +174,85 @@ import Testing
 
     @Test func migrationsSetTheUserVersion() async throws {
         _ = try store()
-        let reopened = try CatalogueFile(path: path, durability: .full)
+        #expect(Migrations.latest >= 3)
+        #expect(try files.connection().scalar("PRAGMA user_version") == Migrations.latest)
+        // Opened again, nothing is migrated twice (a second CREATE TABLE would throw).
+        let reopened = try files.catalogue(durability: .full)
         #expect(try reopened.count() == 0)
-        #expect(Migrations.latest >= 1)
+        #expect(try files.connection().scalar("PRAGMA user_version") == Migrations.latest)
+    }
+
+    /// close(): the writes queued before it are committed and answered, then the store's and
+    /// the checkpointer's threads end and their connections close: no descriptor is left on
+    /// the file, and the store's thread is gone.
+    @Test func closeCommitsWhatWasQueuedThenEndsTheThreadsAndReleasesTheFile() async throws {
+        let store = try store()
+        let film = try await store.add(FilmInput(name: "A", studio: "S", year: nil))
+        let storeThread = Locked<pid_t>(0)
+        let held = DispatchSemaphore(value: 0)
+        store.onStoreThread { storeThread.withLock { $0 = currentThreadID() }; held.wait() }
+        let answered = Locked(0)
+        for _ in 0..<10 {
+            store.vote(.like, film: film.id, completion: Completion(on: RecordingQueue()) { result in
+                if case .success(let voted?) = result, voted.likes > 0 { answered.withLock { $0 += 1 } }
+            })
+        }
+        #expect(files.openDescriptors > 0)
+        held.signal()
+        store.close()
+        #expect(answered.withLock { $0 } == 10)
+        #expect(threadEnds(storeThread.withLock { $0 }))
+        #expect(files.openDescriptors == 0, "the store's and the checkpointer's connections are closed")
+        #expect(try files.catalogue().count() == 1)
+        let reader = try reader()
+        #expect(try reader.film(id: film.id)?.likes == 10)
+        reader.close()
+        store.close()  // twice is harmless
+    }
+
+    /// A reader's close shuts its connection.
+    @Test func aReaderClosesItsConnection() throws {
+        let store = try store()
+        store.close()
+        let reader = try reader()
+        #expect(try reader.randomFilm() == nil)
+        #expect(files.openDescriptors > 0)
+        reader.close()
+        #expect(files.openDescriptors == 0)
     }
 
     @Test func backupIsAConsistentCopy() async throws {
         let store = try store()
-        _ = try await store.add(FilmInput(name: "A", studio: "S", year: 1999))
-        let copy = path + ".backup"
-        try CatalogueFile(path: path, durability: .normal).backup(to: copy)
-        #expect(try CatalogueFile(path: copy, durability: .normal).count() == 1)
+        let film = try await store.add(FilmInput(name: "A", studio: "S", year: 1999))
+        _ = try await store.vote(.like, film: film.id)
+        let copy = files.file("backup.db")
+        try files.catalogue().backup(to: copy)
+        // The copy is a sound database on its own (no WAL beside it) with the committed film as it is.
+        #expect(!FileManager.default.fileExists(atPath: copy + "-wal"))
+        let check = try files.connection(copy).prepare("PRAGMA integrity_check")
+        #expect(try check.step() && check.text(0) == "ok")
+        var films: [Film] = []
+        try files.catalogue(copy).forEachFilm { films.append($0) }
+        #expect(films.map(\.likes) == [1] && films.first?.name == "A" && films.first?.year == 1999)
+        #expect(try files.connection(copy).scalar("PRAGMA user_version") == Migrations.latest)
     }
+}
+
+/// The calling thread's kernel id (gettid, which Swift's Glibc does not export).
+func currentThreadID() -> pid_t {
+    let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
+    return pid_t(link.split(separator: "/").last.map(String.init) ?? "") ?? 0
+}
+
+/// Whether the thread `tid` of this process is gone within a second (it may still be on its
+/// way out when the call that ended it returns).
+func threadEnds(_ tid: pid_t) -> Bool {
+    guard tid > 0 else { return false }
+    for _ in 0..<100 {
+        if !FileManager.default.fileExists(atPath: "/proc/self/task/\(tid)") { return true }
+        usleep(10_000)
+    }
+    return false
 }
 
 /// A completion queue that runs jobs on the thread that hands them over, counting them.

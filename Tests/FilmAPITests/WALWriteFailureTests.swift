@@ -6,7 +6,8 @@ import Testing
 /// SQLite must hear of it before the commit counts: a COMMIT that succeeded is whole in the
 /// files as a crash leaves them, one that failed is absent, and the connection knows which.
 @Suite struct WALWriteFailureTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("filmd-wal-\(UUID().uuidString)")
+    let files = TemporaryDatabases("wal")
+    var directory: URL { URL(fileURLWithPath: files.directory) }
 
     static let rows: Int64 = 120
 

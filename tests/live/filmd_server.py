@@ -40,6 +40,19 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
+def wait_until(check, timeout: float = 5.0, what: str = "condition"):
+    """Returns `check()` once it is truthy, for states filmd shows outside its stdout (a log
+    file, a socket, a counter): looked at every 20 ms, failing after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
 class Response:
     def __init__(self, status: int, reason: str, headers: list[tuple[str, str]], body: bytes):
         self.status = status
@@ -75,6 +88,8 @@ class FilmdServer:
         self.env = {**inherited, **(env or {})}
         self.args = args or []
         self.lines: list[str] = []  # every stdout line, raw
+        self._arrived = threading.Condition()  # notified with each line added to `lines`
+        self._stdout_closed = False
         self._lines_q: queue.Queue[str] = queue.Queue()
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
@@ -112,8 +127,13 @@ class FilmdServer:
         assert self.process and self.process.stdout
         for raw in self.process.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.lines.append(line)
+            with self._arrived:
+                self.lines.append(line)
+                self._arrived.notify_all()
             self._lines_q.put(line)
+        with self._arrived:
+            self._stdout_closed = True  # nothing more will come
+            self._arrived.notify_all()
 
     def _follow(self, path: Path) -> None:
         """With logging.file set, the start-up lines are in the file: look there too."""
@@ -141,14 +161,33 @@ class FilmdServer:
         """Every stdout line parsed as JSON (a line that is not JSON fails the caller's test)."""
         return [json.loads(line) for line in list(self.lines) if line.strip()]
 
-    def wait_for_log(self, predicate, timeout: float = 5.0) -> dict:
+    def mark(self) -> int:
+        """The number of stdout lines so far: pass it as `after` to look only at later lines."""
+        return len(self.lines)
+
+    def wait_for_log(self, predicate, timeout: float = 5.0, after: int = 0) -> dict:
+        """The first JSON stdout line from index `after` on that satisfies `predicate`, as soon as
+        filmd has written it (woken by each new line, no polling); fails after `timeout`."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for record in self.log_records():
-                if predicate(record):
-                    return record
-            time.sleep(0.05)
-        raise AssertionError("no matching log line")
+        seen = after
+        with self._arrived:
+            while True:
+                for line in self.lines[seen:]:
+                    seen += 1
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(record, dict) and predicate(record):
+                        return record
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (self._stdout_closed and seen == len(self.lines)):
+                    raise AssertionError(f"no matching log line in {timeout}s: {self.lines[after:][-5:]}")
+                self._arrived.wait(min(remaining, 0.5))
+
+    def wait_for_request_log(self, request_id: str, timeout: float = 5.0) -> dict:
+        """The request line of the request with this X-Request-ID."""
+        return self.wait_for_log(lambda r: r.get("msg") == "request" and r.get("http.request.id") == request_id, timeout)
 
     # -- HTTP --------------------------------------------------------------------------------
     @property

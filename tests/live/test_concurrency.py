@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+from filmd_server import wait_until
 from live_helpers import add_film, add_films, all_films, get_film
 
 
@@ -138,8 +139,11 @@ def test_disconnecting_clients_do_not_hurt_the_server(server):
     assert server.request("GET", "/readyz").status == 200
     resp = server.request("GET", "/")
     assert resp.status == 200, resp
-    # let the last aborted requests finish, then count
-    time.sleep(0.3)
+    # the last aborted requests finish (the only one left active is the scrape itself), then count
+    def active_requests():
+        text = server.request("GET", "/metrics").body.decode()
+        return next(float(line.split()[-1]) for line in text.splitlines() if line.startswith("http_server_active_requests "))
+    wait_until(lambda: active_requests() <= 1, what="the aborted requests to finish")
     likes = get_film(server, film["id"])["likes"]
     assert acked[0] <= likes <= acked[0] + unacked_like_requests, likes
     # no half-received film was stored

@@ -1,6 +1,5 @@
 """Structured request logs and request ids (SPEC §5), read from the real binary's stdout."""
 import json
-import time
 
 REQUEST_KEYS = {"ts", "level", "msg", "http.request.method", "url.path", "http.route", "http.response.status_code",
                 "duration_ms", "http.response.body.size", "client.address", "network.peer.address",
@@ -8,13 +7,12 @@ REQUEST_KEYS = {"ts", "level", "msg", "http.request.method", "url.path", "http.r
 
 
 def request_lines(server, request_id=None, wait=True):
-    deadline = time.monotonic() + 3
-    while True:
-        lines = [r for r in server.log_records() if r.get("msg") == "request"
-                 and (request_id is None or r["http.request.id"] == request_id)]
-        if lines or not wait or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.05)
+    """The request lines (of one request id), once the first has been written."""
+    def wanted(r):
+        return r.get("msg") == "request" and (request_id is None or r["http.request.id"] == request_id)
+    if wait:
+        server.wait_for_log(wanted, timeout=3)
+    return [r for r in server.log_records() if wanted(r)]
 
 
 def test_one_line_per_request_with_every_key(server):
@@ -48,9 +46,8 @@ def test_rejected_requests_are_logged_with_a_security_event(server):
     assert events and events[0]["security.event"] == "validation_failure" and events[0]["level"] == "warning"
     raw = server.raw(b"BROKEN\r\n\r\n")
     assert b"problem+json" in raw
-    time.sleep(0.3)
-    assert any(r.get("msg") == "request" and r["http.response.status_code"] == 400 and r["http.request.method"] == "_OTHER"
-               for r in server.log_records())
+    server.wait_for_log(lambda r: r.get("msg") == "request" and r["http.response.status_code"] == 400
+                        and r["http.request.method"] == "_OTHER")
 
 
 def test_credentials_cookies_and_bodies_are_never_logged(server):
@@ -59,8 +56,8 @@ def test_credentials_cookies_and_bodies_are_never_logged(server):
     server.request("GET", "/films", headers={"Authorization": f"Bearer {secret_bearer}", "X-API-Key": secret_header,
                                              "Cookie": "session=PLANTEDCOOKIE789"})
     server.request("POST", "/films", json_body={"name": "PLANTEDBODYNAME", "studio": "S"})
-    time.sleep(0.3)
     server.stop()
+    server.wait_for_log(lambda r: r.get("msg") == "stopped")  # every line read, up to the last
     output = "\n".join(server.lines)
     for planted in ["PLANTEDBEARERSECRET123", "PLANTEDHEADERSECRET456", "PLANTEDCOOKIE789", "PLANTEDBODYNAME"]:
         assert planted not in output
@@ -75,7 +72,8 @@ def test_control_characters_are_refused_or_escaped_and_long_values_capped(server
     agent = ("evil\u0085red\u2028" + "A" * 2000).encode().decode("latin-1")  # sent as its UTF-8 bytes
     response = server.request("GET", "/films", headers={"User-Agent": agent})
     assert response.status == 200
-    time.sleep(0.3)
+    for answered in (refused, response):
+        server.wait_for_request_log(answered.header("X-Request-ID"))
     lines = [line for line in server.lines if '"request"' in line]
     assert lines and all("\x1b" not in line and "\x7f" not in line for line in lines)
     raw = [line for line in lines if response.header("X-Request-ID") in line]

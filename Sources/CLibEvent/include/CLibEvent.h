@@ -91,6 +91,26 @@ void filmd_tls_context_free(void *context);
 /// Removes a server from the guard table (before `evhttp_free`).
 void filmd_http_unguard(struct evhttp *http);
 
+/// What the start-up self check found: which of the libevent functions the guard interposes
+/// libevent's own calls did not reach (bit i: `filmd_seam_function_name(i)`), and the libevent
+/// it ran against.
+struct filmd_seam_check {
+    unsigned missed;
+    const char *version;  // event_get_version()
+    char library[512];    // the file the real evhttp_request_new is in (dladdr), or ""
+};
+
+/// Serves two requests on a throwaway guarded evhttp server on 127.0.0.1 (or ::1), port 0,
+/// with its own event base, and sees whether every interposed function was reached. 0: all
+/// were; 1: `check->missed` says which were not; -1: the probe could not run (no loopback
+/// socket, or no reply within 2 s). A few milliseconds; leaves nothing behind. Call after
+/// `filmd_libevent_use_malloc` and `evthread_use_pthreads`, on any thread.
+int filmd_seam_self_check(struct filmd_seam_check *check);
+
+/// The name of interposed function `index` (below `filmd_seam_function_count()`), else NULL.
+const char *filmd_seam_function_name(unsigned index);
+unsigned filmd_seam_function_count(void);
+
 /// Response header fields gathered as pre-formatted lines ("\r\nName: value\r\nName: value")
 /// to go to evhttp as the value of its Date entry, which evhttp writes out as those lines.
 /// Zero-initialise, append, then `filmd_header_lines_add` (which hands the memory to evhttp)

@@ -25,6 +25,14 @@ public final class Daemon {
 
     /// Runs the server on the calling thread; returns the process exit code.
     public func run() throws -> Int32 {
+        let seam = LibEventSeam.check()
+        guard seam.holds else {
+            logger.critical(seam.probeFailed ? "cannot verify the libevent guard; not starting" : "libevent bypasses the guard; not starting",
+                            metadata: ["libevent.version": .string(seam.version), "libevent.path": .string(seam.library),
+                                       "libevent.bypassed": .string(seam.bypassed.joined(separator: ","))])
+            sink.flush()
+            return 70  // EX_SOFTWARE: this build and this libevent do not go together
+        }
         ProcessMemory.keepFreedHeap()
         let store = try SQLiteFilmStore(path: config.database.path, durability: config.database.durability)
         try Seeding.seedIfEmpty(store, from: config.database.seedCSV, logger: logger)
@@ -78,6 +86,9 @@ public final class Daemon {
         workers.dropFirst().forEach { $0.join() }
         keep.forEach { $0.cancel() }
         try Seeding.waitFor { await refresher.stop() }
+        refresher.close()
+        store.close()
+        workers.forEach { $0.reader.close() }
         logger.info("stopped", metadata: ["shutdown.in_flight_left": .stringConvertible(shutdown.leftInFlight)])
         sink.flush()
         return 0

@@ -12,7 +12,7 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
     private var running: [ExecutorWork] = []
     private var thread: pthread_t?
 
-    private static let threadingReady: Bool = {
+    static let threadingReady: Bool = {
         // The allocator first (it must precede every other libevent call); threading must
         // precede event_base_new, or event_active from another thread does not wake the loop.
         filmd_libevent_use_malloc()

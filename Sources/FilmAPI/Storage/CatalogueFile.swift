@@ -7,6 +7,9 @@ public final class CatalogueFile {
         database = try FilmDatabase(path: path, durability: durability)
     }
 
+    /// Closes the connection; nothing may use the file after this.
+    public func close() { database.close() }
+
     /// Stores every film in one transaction: all or nothing.
     public func importFilms(_ films: [FilmImport.Row]) throws -> Int {
         try database.importRows(films)

@@ -64,6 +64,9 @@ final class FilmDatabase {
         selectAll = try connection.prepare("SELECT id, name, studio, year, likes, dislikes FROM films WHERE id > ?1 ORDER BY id LIMIT 1000")
     }
 
+    /// Closes the connection (every statement with it); the database is not used after this.
+    func close() { connection.close() }
+
     func film(id: Int64) throws(SQLiteError) -> Film? {
         try one(selectByID.bind(.integer(id)))
     }

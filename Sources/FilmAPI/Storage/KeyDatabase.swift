@@ -20,6 +20,9 @@ public final class KeyDatabase {
         touch = try connection.prepare("UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?2) WHERE id = ?1")
     }
 
+    /// Closes the connection; the database is not used after this.
+    public func close() { connection.close() }
+
     /// Creates a key with a fresh id and secret; the token is returned once and never stored.
     public func issue(name: String, role: Role, lifetime: Int64?, now: Int64) throws -> (key: APIKey, token: APIKeyToken) {
         for _ in 0..<3 {

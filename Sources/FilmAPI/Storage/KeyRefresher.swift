@@ -5,13 +5,14 @@ import Logging
 /// moved, so a key created or revoked with `filmd keys` takes effect within that interval;
 /// then it writes the queued `last_used_at` updates in one transaction.
 public actor KeyRefresher {
-    private let executor = ThreadExecutor(name: "filmd-keys")
+    private let executor: ThreadExecutor
     private let database: KeyDatabase
     private let directory: KeyDirectory
     private let usage: KeyUsage
     private let logger: Logger
     private var version: Int64
     private var polling: Task<Void, Never>?
+    private var stopped = false
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -24,10 +25,11 @@ public actor KeyRefresher {
         self.directory = directory
         self.usage = usage
         self.logger = logger
+        executor = ThreadExecutor(name: "filmd-keys")  // last: a refresher that failed to open leaves no thread
     }
 
     public func start(interval: Duration = .milliseconds(500)) {
-        guard polling == nil else { return }
+        guard polling == nil, !stopped else { return }  // a start() that arrives after stop() is too late
         polling = Task {
             while true {
                 do { try await Task.sleep(for: interval) } catch { return }  // cancelled: stop() is under way
@@ -36,11 +38,24 @@ public actor KeyRefresher {
         }
     }
 
-    /// Stops polling and writes the last queued uses.
-    public func stop() {
+    /// Stops polling (returns once the polling task has ended) and writes the last queued uses.
+    public func stop() async {
+        stopped = true
         polling?.cancel()
+        await polling?.value
         polling = nil
         refresh()
+    }
+
+    /// Closes the database and ends the refresher's thread; returns once that is done. After
+    /// `stop()` (or without `start()`); nothing may use the refresher after this.
+    public nonisolated func close() {
+        executor.close {
+            self.assumeIsolated { refresher in
+                precondition(refresher.polling == nil, "KeyRefresher.close() before stop()")
+                refresher.database.close()
+            }
+        }
     }
 
     func refresh() {

@@ -22,9 +22,14 @@ public final class SQLiteFilmReader: FilmReader, @unchecked Sendable {
         try exclusively { try database.films(page: page) }
     }
 
+    /// Closes the connection, once the loop that reads on it has stopped.
+    public func close() {
+        exclusively { database.close() }
+    }
+
     /// SQLite connections opened NOMUTEX may move between threads but never be used by two
     /// at once; a reader is one loop's, and this says so loudly if that ever stops being true.
-    private func exclusively<T>(_ body: () throws -> T) throws -> T {
+    private func exclusively<T>(_ body: () throws -> T) rethrows -> T {
         precondition(!busy.exchange(true, ordering: .acquiring), "a film reader is used by two threads at once")
         defer { busy.store(false, ordering: .releasing) }
         return try body()

@@ -14,9 +14,17 @@ public actor SQLiteFilmStore: FilmStore {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     public init(path: String, durability: Durability) throws {
-        executor = ThreadExecutor(name: "filmd-store")
         database = try FilmDatabase(path: path, durability: durability)
         checkpointer = try WALCheckpointer(path: path)
+        executor = ThreadExecutor(name: "filmd-store")  // last: a store that failed to open leaves no thread
+    }
+
+    /// Stops the checkpointer, runs the writes queued so far, then closes the connection and
+    /// ends the store's thread; returns once that is done. Nothing may use the store after
+    /// this. Not from the store's thread.
+    public nonisolated func close() {
+        checkpointer.close()
+        executor.close { self.assumeIsolated { $0.database.close() } }
     }
 
     public func count() throws -> Int { try database.count() }

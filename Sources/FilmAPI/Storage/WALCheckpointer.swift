@@ -24,17 +24,22 @@ final class WALCheckpointer: Sendable {
     static let shortTail: Int32 = 256
 
     private let restartWanted = Atomic<Bool>(false)
+    private let closing = Atomic<Bool>(false)
+    /// Signalled by `close()` to cut the wait between two rounds short, and by the thread as it ends.
+    private let wake = DispatchSemaphore(value: 0)
+    private let ended = DispatchSemaphore(value: 0)
 
     init(path: String) throws {
         _ = try SQLiteConnection(path: path)  // fail at start, not silently in the thread
         let thread = Thread { [self] in
+            defer { ended.signal() }
             guard let connection = try? SQLiteConnection(path: path) else { return }  // opened a moment ago
+            defer { connection.close() }
             connection.setBusyTimeout(milliseconds: 100)
             // A connection knows the database is in WAL mode only once it has read it; until
             // then every checkpoint is a silent no-op (-1 frames).
             try? connection.execute("PRAGMA journal_mode = WAL")
-            while true {
-                Thread.sleep(forTimeInterval: Self.interval)
+            while wake.wait(timeout: .now() + Self.interval) == .timedOut, !closing.load(ordering: .acquiring) {
                 guard !restartWanted.load(ordering: .acquiring) else { continue }
                 do {
                     var wal = try connection.checkpoint(.passive)
@@ -56,6 +61,14 @@ final class WALCheckpointer: Sendable {
         }
         thread.name = "filmd-checkpoint"
         thread.start()
+    }
+
+    /// Ends the thread (after the round under way, if any) and closes its connection; returns
+    /// once it has. Once only.
+    func close() {
+        guard !closing.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        wake.signal()
+        ended.wait()
     }
 
     /// Called by the store between batches, on its own connection.

@@ -3,6 +3,8 @@ internal import CSQLite
 /// One SQLite connection. Not thread-safe: owned by one actor (or one command) at a time.
 final class SQLiteConnection {
     private let handle: OpaquePointer
+    /// Set by `close()`: the statements are finalized and the handle gone.
+    private(set) var isClosed = false
 
     /// Runs once, before the first connection opens (see `filmd_sqlite_configure`).
     private static let configured: Void = { _ = filmd_sqlite_configure() }()
@@ -21,10 +23,21 @@ final class SQLiteConnection {
         sqlite3_extended_result_codes(db, 1)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit { close() }
+
+    /// Finalizes every statement prepared on the connection and closes it now, rather than when
+    /// the last statement goes (sqlite3_close_v2 waits for those): its file descriptors are
+    /// released here. A statement used afterwards stops the process.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        while let statement = sqlite3_next_stmt(handle, nil) { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
 
     /// Runs fixed SQL (schema, pragmas, transaction control). Never called with input in it.
     func execute(_ sql: StaticString) throws(SQLiteError) {
+        precondition(!isClosed, "a closed connection")
         let rc = sql.withUTF8Buffer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { sqlite3_exec(handle, $0.baseAddress, nil, nil, nil) }
         }
@@ -32,6 +45,7 @@ final class SQLiteConnection {
     }
 
     func prepare(_ sql: StaticString) throws(SQLiteError) -> SQLiteStatement {
+        precondition(!isClosed, "a closed connection")
         var statement: OpaquePointer?
         let rc = sql.withUTF8Buffer { buffer in
             buffer.withMemoryRebound(to: CChar.self) {
@@ -61,6 +75,7 @@ final class SQLiteConnection {
     /// database file.
     @discardableResult
     func checkpoint(_ mode: CheckpointMode) throws(SQLiteError) -> (frames: Int32, copied: Int32) {
+        precondition(!isClosed, "a closed connection")
         var frames: Int32 = 0, copied: Int32 = 0
         try check(sqlite3_wal_checkpoint_v2(handle, nil, mode == .passive ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_RESTART,
                                             &frames, &copied))

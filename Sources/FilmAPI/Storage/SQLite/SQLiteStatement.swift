@@ -10,11 +10,14 @@ final class SQLiteStatement {
         self.connection = connection
     }
 
-    deinit { sqlite3_finalize(handle) }
+    deinit {
+        if !connection.isClosed { sqlite3_finalize(handle) }  // else close() finalized it
+    }
 
     /// Resets the statement and binds `values` to ?1, ?2, ... in order.
     @discardableResult
     func bind(_ values: SQLiteValue...) throws(SQLiteError) -> SQLiteStatement {
+        precondition(!connection.isClosed, "a statement of a closed connection")
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
         for (offset, value) in values.enumerated() {
@@ -33,6 +36,7 @@ final class SQLiteStatement {
     /// Steps once: true when a row is available. Resets after the last row, so a statement
     /// holds no read transaction open between uses.
     func step() throws(SQLiteError) -> Bool {
+        precondition(!connection.isClosed, "a statement of a closed connection")
         let rc = sqlite3_step(handle)
         if rc == SQLITE_ROW { return true }
         sqlite3_reset(handle)
