@@ -25,8 +25,9 @@ export SWIFT_BACKTRACE=enable=no
 pids=()
 for target in "${targets[@]}"; do
     cp -r "fuzz/corpus/$target" "$work/$target"
+    dict=(); [ -f "fuzz/$target.dict" ] && dict=(-dict="fuzz/$target.dict")
     FILMD_FUZZ_TARGET=$target "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -max_len=4096 -print_final_stats=1 -artifact_prefix="$work/$target-" "$work/$target" \
+        -max_len=4096 -print_final_stats=1 "${dict[@]}" -artifact_prefix="$work/$target-" "$work/$target" \
         > "$work/$target.log" 2>&1 &
     pids+=($!)
 done

@@ -1,12 +1,15 @@
+import Foundation
 @testable import FilmAPI
 
 /// The strict JSON parser on arbitrary bytes. What parses must write back (JSONWriter) as a
 /// document that parses to the same value, and objects go through film validation as a
-/// request body would.
+/// request body would. Foundation's parser, more lenient, must accept whatever this one does.
 enum JSONTarget {
     static func run(_ input: UnsafeBufferPointer<UInt8>) {
         let bytes = Array(input)
         guard let value = try? JSONParser.parse(bytes) else { return }
+        precondition((try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)) != nil,
+                     "accepted JSON that Foundation refuses")
         var writer = JSONWriter()
         write(value, to: &writer)
         let written = writer.bytes
