@@ -17,6 +17,7 @@ scripts/swift-build-locked build --scratch-path "$scratch" --product filmd-fuzz 
     -Xlinker --export-dynamic-symbol=LLVMFuzzerRunDriver > "/tmp/filmd-fuzz-build.$$.log" 2>&1 \
     || { grep -v "Cannot export local symbol" "/tmp/filmd-fuzz-build.$$.log" | tail -40; exit 1; }
 rm -f "/tmp/filmd-fuzz-build.$$.log"
+echo "fuzz: built in ${SECONDS}s (waiting for the build lock included)"
 binary=$scratch/debug/filmd-fuzz
 
 work=$(mktemp -d /tmp/filmd-fuzz.XXXXXX)
