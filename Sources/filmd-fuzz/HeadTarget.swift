@@ -1,3 +1,4 @@
+import Foundation
 @testable import FilmAPI
 import CLibEvent
 #if canImport(Glibc)
@@ -13,10 +14,6 @@ enum HeadTarget {
     /// Small limits, so that the over-limit paths (414, 431, 413) are a few hundred bytes away.
     static let limits = TransportLimits(maxBodyBytes: 512, maxHeaderBytes: 1024, maxURIBytes: 256,
                                         headerTimeoutMilliseconds: 10_000, idleTimeoutSeconds: 60, maxConnections: 64)
-
-    /// With `FILMD_FUZZ_STRICT=1`, the RFC 9112 §6 framing rules are checked on every request
-    /// the handler sees (issue 13's guard enforces them).
-    static let strict = getenv("FILMD_FUZZ_STRICT").map { String(cString: $0) == "1" } ?? false
 
     final class Harness {
         let loop: EventLoop
@@ -100,13 +97,16 @@ enum HeadTarget {
         let targetBytes = request.target.unicodeScalars.reduce(0) { $0 + ($1 == "\u{FFFD}" ? 1 : UTF8.width($1)) }
         precondition(targetBytes <= limits.maxURIBytes, "an over-long target reached the handler")
         precondition(request.body.count <= limits.maxBodyBytes, "an over-size body reached the handler")
-        guard strict else { return }
+        // RFC 9112 §6, which the guard enforces at head completion.
         let lengths = request.headers.values("Content-Length")
         precondition(!(request.headers.contains("Transfer-Encoding") && !lengths.isEmpty),
                      "a request with Transfer-Encoding and Content-Length reached the handler")
         precondition(lengths.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (0x30...0x39).contains($0) } },
                      "a Content-Length that is not digits reached the handler")
         precondition(Set(lengths).count <= 1, "differing Content-Lengths reached the handler")
+        let codings = request.headers.values("Transfer-Encoding").joined(separator: ",").split(separator: ",")
+        precondition(codings.isEmpty || codings.last!.trimmingCharacters(in: .whitespaces).lowercased() == "chunked",
+                     "a Transfer-Encoding whose final coding is not chunked reached the handler")
     }
 
     /// The router behind the transport: what `Application` would look up first.
@@ -117,7 +117,9 @@ enum HeadTarget {
 
         func start(_ request: Request) -> HandlerStart { .answered(answer(request)) }
 
-        func refuse(_ status: HTTPStatus, peer: PeerAddress) -> Response { Response(status: status) }
+        func refuse(_ status: HTTPStatus, method: HTTPMethod, target: String, peer: PeerAddress) -> Response {
+            Response(status: status)
+        }
 
         func answer(_ request: Request) -> Response {
             HeadTarget.check(request)
