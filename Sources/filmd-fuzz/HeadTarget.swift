@@ -44,13 +44,14 @@ enum HeadTarget {
             withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, body) }
         }
 
+        private var sink = [UInt8](repeating: 0, count: 4096)
+
         /// One non-blocking loop iteration; then what the client got: bytes, or -1 at EOF.
         func turn(_ client: Int32) -> Int {
             event_base_loop(loop.base, EVLOOP_NONBLOCK)
             var total = 0
-            var sink = [UInt8](repeating: 0, count: 4096)
             while true {
-                let count = read(client, &sink, sink.count)
+                let count = sink.withUnsafeMutableBytes { read(client, $0.baseAddress, $0.count) }
                 if count > 0 { total += count; continue }
                 return count == 0 ? -1 : total
             }
@@ -68,8 +69,10 @@ enum HeadTarget {
         var sent = 0
         var quiet = 0
         var closed = false
-        // Open: send everything, let the server answer what it will.
-        for _ in 0..<10_000 where !closed && quiet < 4 {
+        var rounds = 0
+        // Open: send everything, let the server answer what it will (4 idle rounds: done).
+        while !closed, quiet < 4, rounds < 10_000 {
+            rounds += 1
             var progress = false
             if sent < input.count {
                 let count = write(client, input.baseAddress! + sent, input.count - sent)
@@ -83,10 +86,12 @@ enum HeadTarget {
         // Half-closed: the server sees the end of the stream.
         if !closed {
             shutdown(client, Int32(SHUT_WR))
-            for _ in 0..<1_000 where !closed { closed = h.turn(client) < 0 }
+            rounds = 0
+            while !closed, rounds < 1_000 { rounds += 1; closed = h.turn(client) < 0 }
         }
         close(client)
-        for _ in 0..<1_000 where h.server.openConnections > 0 { event_base_loop(h.loop.base, EVLOOP_NONBLOCK) }
+        rounds = 0
+        while h.server.openConnections > 0, rounds < 1_000 { rounds += 1; event_base_loop(h.loop.base, EVLOOP_NONBLOCK) }
         precondition(h.server.openConnections == 0, "the server kept a connection the client had closed")
     }
 
