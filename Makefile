@@ -1,14 +1,14 @@
 # filmd — the two commands of the README, and what they are made of.
 #   make run    build and serve on http://127.0.0.1:3000 (config.json, filmd.db, sample films)
 #   make test   install what is missing, then unit tests, the live suite, and the live suite
-#               again against a ThreadSanitizer build
+#               again against a ThreadSanitizer build, then the fuzz targets for a minute each
 SHELL := /bin/bash
 SWIFT := scripts/swift-build-locked
 BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev pkg-config
 TSAN_DIR := .build-tsan
 PYTEST := python3 -m pytest -p no:cacheprovider
 
-.PHONY: run build release deps test-deps unit live tsan test bench clean
+.PHONY: run build release deps test-deps unit live tsan fuzz test bench clean
 
 deps:
 	@scripts/install-deps.sh $(BUILD_DEPS)
@@ -43,10 +43,15 @@ tsan: deps
 	@if ls /tmp/filmd-tsan/report* >/dev/null 2>&1; then cat /tmp/filmd-tsan/report*; echo "ThreadSanitizer reported races"; exit 1; fi
 	@echo "ThreadSanitizer: no reports"
 
-test: unit live tsan
+# The libFuzzer targets (JSON parser; request head path) for FUZZ_SECONDS each, over a
+# copy of fuzz/corpus: a crash, sanitizer report, leak or timeout fails the run.
+fuzz: deps
+	scripts/fuzz.sh
+
+test: unit live tsan fuzz
 
 bench: release
 	bench/run --filmd-bin .build/release/filmd
 
 clean:
-	rm -rf .build $(TSAN_DIR)
+	rm -rf .build $(TSAN_DIR) .build-fuzz

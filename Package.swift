@@ -53,6 +53,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The fuzz targets (`make fuzz`): built with -sanitize=fuzzer they are libFuzzer's;
+        // built plainly they replay the files they are given.
+        .executableTarget(name: "filmd-fuzz", dependencies: ["FilmAPI", "CLibEvent"]),
         .testTarget(name: "FilmAPITests", dependencies: ["FilmAPI"]),
     ],
     swiftLanguageModes: [.v6]
