@@ -38,6 +38,14 @@ static int has_control(const unsigned char *bytes, size_t length, int tab_allowe
     return bad;
 }
 
+// A request line is ASCII (RFC 9112 §3: method, origin-form target, version); a byte of 0x80 or
+// more there would be read one way by one parser and repaired another way by the next.
+static int has_high_bytes(const unsigned char *bytes, size_t length) {
+    unsigned char high = 0;
+    for (size_t i = 0; i < length; i++) high |= bytes[i];
+    return high >= 0x80;
+}
+
 enum scan { scan_incomplete, scan_done, scan_bad };
 
 // The complete lines at the start of `data` up to the empty line that ends a field section
@@ -50,7 +58,7 @@ static enum scan scan_lines(const unsigned char *data, size_t length, int reques
         size_t end = (size_t)(newline - data);
         if (end == at || data[end - 1] != '\r') return scan_bad;  // a bare LF
         size_t last = end - 1;                                    // the CR
-        if (request_line) return has_control(data + at, last - at, 0) ? scan_bad : scan_done;
+        if (request_line) return has_control(data + at, last - at, 0) || has_high_bytes(data + at, last - at) ? scan_bad : scan_done;
         if (last == at) return scan_done;                          // the empty line
         if (data[at] == ' ' || data[at] == '\t') return scan_bad;  // obs-fold
         size_t colon = at;

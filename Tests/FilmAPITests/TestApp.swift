@@ -24,7 +24,7 @@ final class ManualClock: Sendable {
 /// The one harness that builds the application for in-process tests, as the daemon does
 /// (`Composition`), over an in-memory store, with keys, a manual clock and a log file kept
 /// across the requests of a test.
-struct TestApp {
+final class TestApp: Sendable {
     let clock = ManualClock()
     let keys = KeyDirectory()
     let usage = KeyUsage()
@@ -63,6 +63,11 @@ struct TestApp {
                                 keys: keys, usage: usage)
         app = Composition.application(config: config, services: services, reader: store,
                                       security: Composition.securityState(config: config, services: services, clock: clock.security))
+    }
+
+    deinit {
+        sink.flush()
+        try? FileManager.default.removeItem(atPath: logPath)  // a test's log is its own: nothing left in /tmp
     }
 
     /// Adds a key to the directory and returns what a client would send.

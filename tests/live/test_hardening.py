@@ -478,6 +478,8 @@ FRAMING_REFUSED = [  # "guard": today's main already refuses it like this (a reg
     # RFC 9112 §3.2: exactly one Host in HTTP/1.1 (two could route one request two ways)
     ("no-host", b"POST /films HTTP/1.1\r\nContent-Type: application/json\r\n" + CL + b"\r\n" + FILM, 400),
     ("two-hosts", post(b"Host: y\r\n" + CL), 400),
+    # a request line is ASCII: a byte of 0x80 or more in the target is not repaired and passed on
+    ("target-high-byte", post(CL, line=b"POST /films?x=\xc3\xa9\xff HTTP/1.1"), 400),
 ]
 
 
@@ -662,8 +664,16 @@ def test_sigterm_at_the_connection_cap_answers_the_request_in_flight(make_server
     held = _fill_to_the_cap(server, 4)
     try:
         in_flight = held[1]
-        in_flight.sendall(post(CL, body=b""))  # the head: the request is in flight
-        time.sleep(0.3)
+        # The head, asking for 100 Continue: once that comes back the server holds the head, and
+        # the request is in flight (a fixed sleep here lost the race on a loaded machine).
+        in_flight.sendall(post(CL + b"Expect: 100-continue\r\n", body=b""))
+        in_flight.settimeout(5.0)
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            chunk = in_flight.recv(256)
+            assert chunk, f"closed before 100 Continue: {interim!r}"
+            interim += chunk
+        assert interim.startswith(b"HTTP/1.1 100"), interim
         signalled = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         time.sleep(0.3)
