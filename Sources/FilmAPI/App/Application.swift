@@ -3,7 +3,7 @@ import Logging
 /// The composition of filmd: the router and the middleware chain, built once at start, and
 /// the answers to requests the transport refused. Everything here is plain Swift, so tests
 /// drive it in-process without a socket.
-public final class Application: HTTPHandler {
+final class Application: HTTPHandler {
     let router: Router
     private let chain: MiddlewareChain
     private let ids = RequestIDs()
@@ -12,9 +12,9 @@ public final class Application: HTTPHandler {
     private let proxies: ClientAddressResolver
     private let metrics: MetricsRegistry
     /// The rate limiter, keys and auth failure counts (for metrics); nil without the security layers.
-    public let security: SecurityState?
+    let security: SecurityState?
 
-    public init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
+    init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
                 responseHeaders: ResponseHeadersMiddleware, proxies: ClientAddressResolver = ClientAddressResolver(trustedProxies: []),
                 metrics: MetricsRegistry, logger: Logger, security: SecurityState? = nil) {
         self.router = router
@@ -28,12 +28,12 @@ public final class Application: HTTPHandler {
         }
     }
 
-    public func start(_ request: Request) -> Answer<Response> {
+    func start(_ request: Request) -> Answer<Response> {
         chain.start(request, context: context(for: request))
     }
 
     /// Awaits the answer where no event loop serves the request (tests).
-    public func respond(to request: Request) async -> Response {
+    func respond(to request: Request) async -> Response {
         await chain.respond(to: request, context: context(for: request))
     }
 
@@ -41,7 +41,7 @@ public final class Application: HTTPHandler {
         RequestContext(routing: route(request), facts: RequestFacts(requestID: requestID(for: request), clientAddress: request.peer.host))
     }
 
-    public func refuse(_ status: HTTPStatus, method: HTTPMethod, target: String, peer: PeerAddress) -> Response {
+    func refuse(_ status: HTTPStatus, method: HTTPMethod, target: String, peer: PeerAddress) -> Response {
         var facts = RequestFacts(requestID: ids.next(), clientAddress: peer.host)
         facts.securityEvent = status == .requestTimeout ? "request_timeout" : "malformed_request"
         let context = RequestContext(routing: Routing(template: nil, endpoint: Self.notFound), facts: facts)

@@ -1,10 +1,10 @@
 import Logging
 
 /// The composition root: one place that turns a `Config` into the running parts.
-public enum Composition {
+enum Composition {
     /// One application per event loop: `reader` is that loop's read connection. `security`
     /// is shared by every loop (see `securityState`). The whole middleware order is here.
-    public static func application(config: Config, services: Services, reader: any FilmReader,
+    static func application(config: Config, services: Services, reader: any FilmReader,
                                    security: SecurityState) -> Application {
         let metrics = services.metrics
         let handlers = Handlers(films: FilmController(store: services.store, reader: reader, maxBodyBytes: config.limits.maxBodyBytes),
@@ -30,7 +30,7 @@ public enum Composition {
     }
 
     /// The security state of a configuration, shared by every event loop, its counters in the metrics.
-    public static func securityState(config: Config, services: Services, clock: SecurityClock = .system) -> SecurityState {
+    static func securityState(config: Config, services: Services, clock: SecurityClock = .system) -> SecurityState {
         let security = SecurityState(config: config, keys: services.keys, usage: services.usage, clock: clock, logger: services.logger)
         services.metrics.registerGaugeSource(name: "filmd_ratelimit_tracked_clients",
                                              help: "Clients the rate limiter currently tracks.") {
@@ -46,12 +46,12 @@ public enum Composition {
     }
 
     /// The connections each client may hold, shared by every loop (SPEC §6).
-    public static func connectionQuota(_ config: Config) -> ConnectionQuota {
+    static func connectionQuota(_ config: Config) -> ConnectionQuota {
         ConnectionQuota(perClient: config.limits.maxConnectionsPerClient, maxConnections: config.limits.maxConnections,
                         trustedProxies: config.server.trustedProxies)
     }
 
-    public static func transportLimits(_ limits: LimitSettings) -> TransportLimits {
+    static func transportLimits(_ limits: LimitSettings) -> TransportLimits {
         TransportLimits(maxBodyBytes: limits.maxBodyBytes, maxHeaderBytes: limits.maxHeaderBytes,
                         maxURIBytes: limits.maxURIBytes,
                         headerTimeoutMilliseconds: Int(limits.headerTimeoutSeconds * 1000),

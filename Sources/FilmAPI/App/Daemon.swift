@@ -97,18 +97,18 @@ public final class Daemon {
 
 /// What outlives a configuration reload: the store, the process state, the log, the metrics
 /// (a reload must not reset the counters Prometheus reads).
-public struct Services: Sendable {
-    public let store: any FilmStore
-    public let lifecycle: Lifecycle
-    public let sink: LogSink
-    public let level: LogLevelControl
-    public let logger: Logger
-    public let metrics: MetricsRegistry
+struct Services: Sendable {
+    let store: any FilmStore
+    let lifecycle: Lifecycle
+    let sink: LogSink
+    let level: LogLevelControl
+    let logger: Logger
+    let metrics: MetricsRegistry
     /// The API keys the server knows (refreshed from the database) and their last use.
-    public let keys: KeyDirectory
-    public let usage: KeyUsage
+    let keys: KeyDirectory
+    let usage: KeyUsage
 
-    public init(store: any FilmStore, lifecycle: Lifecycle, sink: LogSink, level: LogLevelControl, logger: Logger,
+    init(store: any FilmStore, lifecycle: Lifecycle, sink: LogSink, level: LogLevelControl, logger: Logger,
                 metrics: MetricsRegistry = MetricsRegistry(), keys: KeyDirectory = KeyDirectory(), usage: KeyUsage = KeyUsage()) {
         self.keys = keys
         self.usage = usage

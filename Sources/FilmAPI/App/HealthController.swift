@@ -1,22 +1,22 @@
 import Synchronization
 
 /// Liveness and readiness (SPEC §1.2).
-public struct HealthController: Sendable {
+struct HealthController: Sendable {
     let store: any FilmStore
     let lifecycle: Lifecycle
 
-    public init(store: any FilmStore, lifecycle: Lifecycle) {
+    init(store: any FilmStore, lifecycle: Lifecycle) {
         self.store = store
         self.lifecycle = lifecycle
     }
 
     /// `GET /healthz`: 200 while the process serves.
-    public func live(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+    func live(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         .now(.json(Array(#"{"status":"ok"}"#.utf8)))
     }
 
     /// `GET /readyz`: 200 when the database answers and the server is not draining.
-    public func ready(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+    func ready(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         guard !lifecycle.isDraining else { throw Problem.unavailable("The server is shutting down.") }
         return .later { [store] completion in
             store.isHealthy(completion: completion.map { healthy in
@@ -28,12 +28,12 @@ public struct HealthController: Sendable {
 }
 
 /// The process's state as the health checks and the shutdown see it.
-public final class Lifecycle: Sendable {
+final class Lifecycle: Sendable {
     private let draining = Atomic<Bool>(false)
 
-    public init() {}
+    init() {}
 
-    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
 
-    public func beginDraining() { draining.store(true, ordering: .relaxed) }
+    func beginDraining() { draining.store(true, ordering: .relaxed) }
 }

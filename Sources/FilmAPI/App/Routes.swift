@@ -1,12 +1,12 @@
 /// One route of filmd, as data: what the limiter, `filmd routes` and the OpenAPI test read,
 /// and which handler serves it (taken from the `Handlers` of the event loop that serves it).
-public struct Route: Sendable {
-    public let method: HTTPMethod
-    public let template: String
+struct Route: Sendable {
+    let method: HTTPMethod
+    let template: String
     /// The least role that may call it; nil: anyone, keys ignored for the decision.
-    public let role: Role?
+    let role: Role?
     /// Whether the rate limiter counts it (operations routes are exempt).
-    public let rateLimited: Bool
+    let rateLimited: Bool
     let roleForRequest: (@Sendable (Request) -> Role?)?
     let handler: @Sendable (Handlers) -> Handler
 
@@ -22,13 +22,13 @@ public struct Route: Sendable {
 }
 
 /// The handlers of one event loop (its films controller reads on the loop's own connection).
-public struct Handlers: Sendable {
-    public let films: FilmController
-    public let health: HealthController
-    public let metrics: MetricsEndpoint
-    public let assets: AssetController
+struct Handlers: Sendable {
+    let films: FilmController
+    let health: HealthController
+    let metrics: MetricsEndpoint
+    let assets: AssetController
 
-    public init(films: FilmController, health: HealthController, metrics: MetricsEndpoint, assets: AssetController = AssetController()) {
+    init(films: FilmController, health: HealthController, metrics: MetricsEndpoint, assets: AssetController = AssetController()) {
         self.films = films
         self.health = health
         self.metrics = metrics
@@ -37,8 +37,8 @@ public struct Handlers: Sendable {
 }
 
 /// The route table on one screen: every path, method, role and handler of filmd.
-public enum Routes {
-    public static let table: [Route] = [
+enum Routes {
+    static let table: [Route] = [
         // The tutorial's API.
         Route(.GET, "/", .reader, roleForRequest: votes) { $0.films.root },
         Route(.POST, "/add_film", .editor) { $0.films.add },
@@ -64,7 +64,7 @@ public enum Routes {
     ]
 
     /// The router over `table`, served by `handlers`.
-    public static func router(_ handlers: Handlers) -> Router {
+    static func router(_ handlers: Handlers) -> Router {
         var router = Router()
         for route in table {
             router.add(route.method, route.template, Endpoint(role: route.role, rateLimited: route.rateLimited,
@@ -74,7 +74,7 @@ public enum Routes {
     }
 
     /// The routes the limiter counts (health, readiness and metrics are exempt and get no counters).
-    public static var limited: [(method: HTTPMethod, template: String)] {
+    static var limited: [(method: HTTPMethod, template: String)] {
         table.filter(\.rateLimited).map { ($0.method, $0.template) }
     }
 

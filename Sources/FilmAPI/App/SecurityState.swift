@@ -4,18 +4,18 @@ import Logging
 /// loop (one limiter, so a client's allowance does not multiply with the loops): who the client
 /// is behind trusted proxies, the keys and their use, the failure counts, the limiter. The
 /// layers themselves are listed, in order, by `Composition.application`.
-public struct SecurityState: Sendable {
-    public let limiter: RateLimiter
-    public let keys: KeyDirectory
-    public let usage: KeyUsage
-    public let authFailures = AuthFailureCounts()
+struct SecurityState: Sendable {
+    let limiter: RateLimiter
+    let keys: KeyDirectory
+    let usage: KeyUsage
+    let authFailures = AuthFailureCounts()
     /// Who the client is behind `server.trusted_proxies` (also asked whether to keep an inbound X-Request-ID).
-    public let clientAddresses: ClientAddressResolver
+    let clientAddresses: ClientAddressResolver
     /// What a request without a key may do (`none`: nil, no access).
-    public let anonymousRole: Role?
-    public let clock: SecurityClock
+    let anonymousRole: Role?
+    let clock: SecurityClock
 
-    public init(config: Config, keys: KeyDirectory, usage: KeyUsage, clock: SecurityClock, logger: Logger) {
+    init(config: Config, keys: KeyDirectory, usage: KeyUsage, clock: SecurityClock, logger: Logger) {
         limiter = RateLimiter(settings: config.rateLimits, routes: Routes.limited)
         self.keys = keys
         self.usage = usage

@@ -1,16 +1,16 @@
 /// A stored API key: everything but the secret, whose digest stands in for it. Times are Unix
 /// seconds.
 public struct APIKey: Sendable {
-    public let id: String
-    public let name: String
-    public let role: Role
-    public let digest: SecretDigest
-    public let createdAt: Int64
-    public let expiresAt: Int64?
-    public let revokedAt: Int64?
-    public let lastUsedAt: Int64?
+    let id: String
+    let name: String
+    let role: Role
+    let digest: SecretDigest
+    let createdAt: Int64
+    let expiresAt: Int64?
+    let revokedAt: Int64?
+    let lastUsedAt: Int64?
 
-    public init(id: String, name: String, role: Role, digest: SecretDigest, createdAt: Int64,
+    init(id: String, name: String, role: Role, digest: SecretDigest, createdAt: Int64,
                 expiresAt: Int64? = nil, revokedAt: Int64? = nil, lastUsedAt: Int64? = nil) {
         self.id = id
         self.name = name
@@ -23,7 +23,7 @@ public struct APIKey: Sendable {
     }
 
     /// Why the key cannot be used at `now`, if it cannot: revoked, then expired.
-    public func unusable(at now: Int64) -> AuthFailure? {
+    func unusable(at now: Int64) -> AuthFailure? {
         if let revokedAt, revokedAt <= now { return .revoked }
         if let expiresAt, expiresAt <= now { return .expired }
         return nil

@@ -3,17 +3,17 @@
 /// and the secret (32 base62 characters, 190 bits from the system's CSPRNG) is what proves it.
 /// Only the secret's SHA-256 is ever stored.
 public struct APIKeyToken: Sendable, Equatable {
-    public static let prefix = "filmd_"
-    public static let idLength = 12
-    public static let secretLength = 32
+    static let prefix = "filmd_"
+    static let idLength = 12
+    static let secretLength = 32
 
-    public let id: String
-    public let secret: String
+    let id: String
+    let secret: String
 
-    public var text: String { Self.prefix + id + "_" + secret }
+    var text: String { Self.prefix + id + "_" + secret }
 
     /// A new key from `SystemRandomNumberGenerator` (the kernel's CSPRNG).
-    public static func generate() -> APIKeyToken {
+    static func generate() -> APIKeyToken {
         var generator = SystemRandomNumberGenerator()
         return generate(using: &generator)
     }
@@ -29,7 +29,7 @@ public struct APIKeyToken: Sendable, Equatable {
     }
 
     /// Parses a key exactly: the prefix, an id and a secret of the right lengths, nothing else.
-    public init?(_ text: some StringProtocol) {
+    init?(_ text: some StringProtocol) {
         // In place when the text is contiguous (a header value is): no copy of the key.
         guard let token = text.utf8.withContiguousStorageIfAvailable(Self.parse)
                 ?? Array(text.utf8).withUnsafeBufferPointer(Self.parse) else { return nil }
@@ -54,7 +54,7 @@ public struct APIKeyToken: Sendable, Equatable {
     }
 
     /// Whether `id` has the shape of a key id (for `filmd keys revoke ID`).
-    public static func isKeyID(_ id: String) -> Bool {
+    static func isKeyID(_ id: String) -> Bool {
         id.utf8.count == idLength && id.utf8.allSatisfy(Base62.isDigit)
     }
 }

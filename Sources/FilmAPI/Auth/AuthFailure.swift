@@ -1,6 +1,6 @@
 /// Why a request was not authenticated: the `reason` of `filmd_auth_failures_total`. Every one
 /// of them gets the same 401 body, so a caller learns nothing about which it was.
-public enum AuthFailure: String, Sendable, CaseIterable {
+enum AuthFailure: String, Sendable, CaseIterable {
     /// No key, on a route that needs more than the anonymous role.
     case missing
     /// Something was sent that is not a filmd key (wrong shape, another scheme, two keys).

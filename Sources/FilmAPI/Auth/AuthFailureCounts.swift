@@ -1,13 +1,13 @@
 import Foundation
 
 /// Failed authentications by reason, for `filmd_auth_failures_total{reason}`.
-public final class AuthFailureCounts: @unchecked Sendable {
+final class AuthFailureCounts: @unchecked Sendable {
     private let lock = NSLock()
     private var counts = [Int](repeating: 0, count: AuthFailure.allCases.count)
 
-    public init() {}
+    init() {}
 
-    public func record(_ failure: AuthFailure) {
+    func record(_ failure: AuthFailure) {
         guard let index = AuthFailure.allCases.firstIndex(of: failure) else { return }
         lock.lock()
         counts[index] += 1
@@ -15,7 +15,7 @@ public final class AuthFailureCounts: @unchecked Sendable {
     }
 
     /// Every reason with its count (zeros included, so the series exist from the start).
-    public var snapshot: [(reason: AuthFailure, count: Int)] {
+    var snapshot: [(reason: AuthFailure, count: Int)] {
         lock.lock()
         defer { lock.unlock() }
         return Array(zip(AuthFailure.allCases, counts))

@@ -1,6 +1,6 @@
 /// Checks presented credentials against the key directory. Pure: the time is an argument.
-public struct Authenticator: Sendable {
-    public enum Verdict: Sendable {
+struct Authenticator: Sendable {
+    enum Verdict: Sendable {
         case anonymous
         case key(APIKey)
         case failed(AuthFailure)
@@ -12,13 +12,13 @@ public struct Authenticator: Sendable {
     /// Compared against when the id is unknown, so both paths hash and compare alike.
     private static let decoy = SecretDigest(secret: "filmd-decoy-secret")
 
-    public init(directory: KeyDirectory) {
+    init(directory: KeyDirectory) {
         self.directory = directory
     }
 
     /// The secret is checked before anything else about the key, so only its holder learns
     /// that a key is revoked or expired (and the 401 says the same in every case anyway).
-    public func verify(_ credentials: Credentials, now: Int64) -> Verdict {
+    func verify(_ credentials: Credentials, now: Int64) -> Verdict {
         switch credentials {
         case .none: return .anonymous
         case .malformed: return .failed(.malformed)

@@ -1,7 +1,7 @@
 /// What a request presents to prove who it is: an API key in `Authorization: Bearer <key>`
 /// (scheme case-insensitive) or `X-API-Key: <key>`. Never the URL: a key in a query string
 /// ends up in proxy logs and browser history, so it is not even looked for.
-public enum Credentials: Sendable, Equatable {
+enum Credentials: Sendable, Equatable {
     /// Nothing sent: the request is anonymous.
     case none
     case token(APIKeyToken)
@@ -9,7 +9,7 @@ public enum Credentials: Sendable, Equatable {
     case malformed
 
     /// One pass over the fields, on their bytes: every request with a role runs this.
-    public init(headers: HTTPHeaders) {
+    init(headers: HTTPHeaders) {
         var presented: Substring?
         for field in headers.fields {
             let token: Substring

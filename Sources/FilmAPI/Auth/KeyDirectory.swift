@@ -2,28 +2,28 @@ import Foundation
 
 /// The keys the server knows, by id: a snapshot read on every authenticated request and
 /// replaced whole when the database changes (see `KeyRefresher`).
-public final class KeyDirectory: @unchecked Sendable {
+final class KeyDirectory: @unchecked Sendable {
     private let lock = NSLock()
     private var keys: [String: APIKey]
 
-    public init(_ keys: [APIKey] = []) {
+    init(_ keys: [APIKey] = []) {
         self.keys = Self.index(keys)
     }
 
-    public func replace(with keys: [APIKey]) {
+    func replace(with keys: [APIKey]) {
         let fresh = Self.index(keys)
         lock.lock()
         self.keys = fresh
         lock.unlock()
     }
 
-    public func key(id: String) -> APIKey? {
+    func key(id: String) -> APIKey? {
         lock.lock()
         defer { lock.unlock() }
         return keys[id]
     }
 
-    public var count: Int {
+    var count: Int {
         lock.lock()
         defer { lock.unlock() }
         return keys.count

@@ -3,19 +3,19 @@ import Foundation
 /// When keys were last used, gathered cheaply on the event loop and written in batches off
 /// it: a key's use is queued at most once a minute, and `KeyRefresher` drains the queue into
 /// one transaction. Memory: one entry per key that authenticated since the process started.
-public final class KeyUsage: @unchecked Sendable {
+final class KeyUsage: @unchecked Sendable {
     /// A key's `last_used_at` is at most this many seconds behind its real last use (plus the
     /// refresher's interval).
-    public static let resolution: Int64 = 60
+    static let resolution: Int64 = 60
 
     private let lock = NSLock()
     private var queued: [String: Int64] = [:]
     private var pending: [String: Int64] = [:]
 
-    public init() {}
+    init() {}
 
     /// Records a use of `id` at `now` (Unix seconds). Event loop; a lookup and rarely a store.
-    public func touch(_ id: String, now: Int64) {
+    func touch(_ id: String, now: Int64) {
         lock.lock()
         defer { lock.unlock() }
         if let last = queued[id], now - last < Self.resolution { return }
@@ -24,7 +24,7 @@ public final class KeyUsage: @unchecked Sendable {
     }
 
     /// Takes the uses to write.
-    public func drain() -> [String: Int64] {
+    func drain() -> [String: Int64] {
         lock.lock()
         defer { lock.unlock() }
         let taken = pending
@@ -33,7 +33,7 @@ public final class KeyUsage: @unchecked Sendable {
     }
 
     /// Puts back uses that could not be written, keeping the later time of each key.
-    public func restore(_ uses: [String: Int64]) {
+    func restore(_ uses: [String: Int64]) {
         lock.lock()
         defer { lock.unlock() }
         pending.merge(uses) { max($0, $1) }

@@ -2,29 +2,29 @@ import Crypto
 
 /// The SHA-256 of a key's secret: all the database keeps. The secret carries 190 random bits,
 /// so a fast hash is enough (no dictionary to attack, nothing to gain from a slow KDF).
-public struct SecretDigest: Sendable {
-    public static let byteCount = 32
-    public let bytes: [UInt8]
+struct SecretDigest: Sendable {
+    static let byteCount = 32
+    let bytes: [UInt8]
 
-    public init(secret: String) {
+    init(secret: String) {
         bytes = Self.hash(secret).withUnsafeBytes { Array($0) }
     }
 
     /// A stored digest; nil unless it is 32 bytes.
-    public init?(bytes: [UInt8]) {
+    init?(bytes: [UInt8]) {
         guard bytes.count == Self.byteCount else { return nil }
         self.bytes = bytes
     }
 
     /// Compares in constant time: every byte is looked at whatever the first difference, so
     /// the time taken says nothing about how much of a guess was right.
-    public func matches(_ other: SecretDigest) -> Bool {
+    func matches(_ other: SecretDigest) -> Bool {
         bytes.withUnsafeBytes { Self.equalInConstantTime($0, other.bytes) }
     }
 
     /// Whether `secret` hashes to this digest, in constant time (a request's presented key:
     /// hashed without copying it into an array or the digest out of swift-crypto's).
-    public func matches(secret: String) -> Bool {
+    func matches(secret: String) -> Bool {
         Self.hash(secret).withUnsafeBytes { Self.equalInConstantTime($0, bytes) }
     }
 

@@ -1,23 +1,23 @@
 /// CORS (SPEC §3): preflights answered here, against the route's real methods; actual
 /// responses to allowed origins get `Access-Control-Allow-Origin` and the exposed headers,
 /// errors and 429s included. A refused origin gets no CORS header at all.
-public struct CORSMiddleware: Middleware {
+struct CORSMiddleware: Middleware {
     let policy: CORSPolicy
     /// The methods a path answers (nil: no such path), from the router.
     let methods: @Sendable (String) -> [HTTPMethod]?
 
-    public init(policy: CORSPolicy, methods: @escaping @Sendable (String) -> [HTTPMethod]?) {
+    init(policy: CORSPolicy, methods: @escaping @Sendable (String) -> [HTTPMethod]?) {
         self.policy = policy
         self.methods = methods
     }
 
-    public func enter(_ request: Request, context: inout RequestContext) -> Entry {
+    func enter(_ request: Request, context: inout RequestContext) -> Entry {
         guard request.method == .OPTIONS, let origin = request.headers["Origin"],
               let wanted = request.headers["Access-Control-Request-Method"] else { return .proceed }
         return .respond(preflight(request, origin: origin, wanted: wanted, context: &context))
     }
 
-    public func leave(_ request: Request, context: RequestContext, response: inout Response) {
+    func leave(_ request: Request, context: RequestContext, response: inout Response) {
         guard let origin = request.headers["Origin"] else { return }
         if policy.variesByOrigin { response.headers.add("Vary", "Origin") }
         if let allowed = policy.allowOrigin(for: origin) {

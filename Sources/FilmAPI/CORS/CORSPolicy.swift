@@ -1,5 +1,5 @@
 /// `cors.*` as decisions: which origins may read responses, and what a preflight may ask.
-public struct CORSPolicy: Sendable {
+struct CORSPolicy: Sendable {
     let rules: [OriginRule]
     let allowCredentials: Bool
     /// Lower-cased, for comparison with `Access-Control-Request-Headers`.
@@ -10,9 +10,9 @@ public struct CORSPolicy: Sendable {
     /// them that way, so most requests find theirs here without parsing.
     private let knownAnswers: [(origin: String, answer: String?)]
 
-    public static let exposedHeaders = "Retry-After, RateLimit, RateLimit-Policy, X-Request-ID, WWW-Authenticate, Location"
+    static let exposedHeaders = "Retry-After, RateLimit, RateLimit-Policy, X-Request-ID, WWW-Authenticate, Location"
 
-    public init(_ settings: CORSSettings) {
+    init(_ settings: CORSSettings) {
         let rules = settings.allowedOrigins.compactMap(OriginRule.init)
         let allowCredentials = settings.allowCredentials
         self.rules = rules
@@ -26,10 +26,10 @@ public struct CORSPolicy: Sendable {
         }
     }
 
-    public var isEnabled: Bool { !rules.isEmpty }
+    var isEnabled: Bool { !rules.isEmpty }
 
     /// The `Access-Control-Allow-Origin` value for a request's `Origin`, or nil (not allowed).
-    public func allowOrigin(for header: String) -> String? {
+    func allowOrigin(for header: String) -> String? {
         if let known = knownAnswers.first(where: { $0.origin == header }) { return known.answer }
         return Self.allowOrigin(for: header, rules: rules, allowCredentials: allowCredentials)
     }
@@ -42,10 +42,10 @@ public struct CORSPolicy: Sendable {
     }
 
     /// Whether the answer depends on the Origin (anything but a lone "*").
-    public var variesByOrigin: Bool { rules.contains { $0 != .any } || allowCredentials }
+    var variesByOrigin: Bool { rules.contains { $0 != .any } || allowCredentials }
 
     /// Whether every header a preflight announces is allowed.
-    public func allowsHeaders(_ requested: String?) -> Bool {
+    func allowsHeaders(_ requested: String?) -> Bool {
         guard let requested else { return true }
         return requested.split(separator: ",").allSatisfy { name in
             let trimmed = name.trimmingWhitespace().lowercased()

@@ -2,7 +2,7 @@
 /// host, default port dropped), `*`, or `https://*.example.com`, which matches whole host
 /// labels under example.com and never example.com itself, `evil-example.com` or
 /// `example.com.evil.net`.
-public enum OriginRule: Sendable, Equatable {
+enum OriginRule: Sendable, Equatable {
     case any
     case exact(Origin)
     case subdomains(scheme: String, suffix: [Substring], port: Int)
@@ -11,7 +11,7 @@ public enum OriginRule: Sendable, Equatable {
     /// (`https://*.com.*`, `https://a*.example.com`, `https://example.*`): `*` is a token byte,
     /// so without this check such a rule would load as an exact origin nobody sends, or as a
     /// wildcard in a place the matcher does not treat as one.
-    public init?(_ text: String) {
+    init?(_ text: String) {
         if text == "*" {
             self = .any
             return
@@ -28,7 +28,7 @@ public enum OriginRule: Sendable, Equatable {
         self = .exact(origin)
     }
 
-    public func matches(_ origin: Origin) -> Bool {
+    func matches(_ origin: Origin) -> Bool {
         switch self {
         case .any:
             return true
@@ -46,12 +46,12 @@ public enum OriginRule: Sendable, Equatable {
 /// A serialized origin (RFC 6454): scheme, host, port. `null` and anything with a path,
 /// user info, query or fragment is not one. Parsed on the UTF-8 bytes: every cross-origin
 /// request carries one.
-public struct Origin: Sendable, Hashable, CustomStringConvertible {
-    public let scheme: String
-    public let host: String
-    public let port: Int
+struct Origin: Sendable, Hashable, CustomStringConvertible {
+    let scheme: String
+    let host: String
+    let port: Int
 
-    public init?(_ text: String) {
+    init?(_ text: String) {
         var text = text
         guard let origin = text.withUTF8({ Self.parse($0) }) else { return nil }
         self = origin
@@ -63,7 +63,7 @@ public struct Origin: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    public var description: String {
+    var description: String {
         let defaultPort = scheme == "https" ? 443 : 80
         return port == defaultPort ? "\(scheme)://\(host)" : "\(scheme)://\(host):\(port)"
     }

@@ -7,9 +7,9 @@ import Foundation
 public enum FilmImport {
     /// A film to store, with the votes it already had.
     public struct Row: Sendable, Equatable {
-        public var film: FilmInput
-        public var likes: Int64 = 0
-        public var dislikes: Int64 = 0
+        var film: FilmInput
+        var likes: Int64 = 0
+        var dislikes: Int64 = 0
     }
 
     static let exportFields: Set<String> = ["id", "likes", "dislikes"]
@@ -18,12 +18,12 @@ public enum FilmImport {
         case csv, jsonLines
     }
 
-    public struct RowError: Error, Sendable, Equatable, CustomStringConvertible {
-        public let line: Int
-        public let field: String
-        public let reason: String
+    struct RowError: Error, Sendable, Equatable, CustomStringConvertible {
+        let line: Int
+        let field: String
+        let reason: String
 
-        public var description: String { "line \(line): \(field): \(reason)" }
+        var description: String { "line \(line): \(field): \(reason)" }
     }
 
     /// How far a parse has got: rows read so far (the CSV header not counted) and how many of
@@ -36,7 +36,7 @@ public enum FilmImport {
     }
 
     public struct Failure: Error, Sendable, CustomStringConvertible {
-        public let errors: [RowError]
+        let errors: [RowError]
         public var description: String { errors.map(\.description).joined(separator: "\n") }
     }
 

@@ -1,9 +1,9 @@
 /// The client artefacts filmd serves itself: its OpenAPI document and the browser console.
 /// The bytes are built into the binary (assets/, by Plugins/EmbedAssetsPlugin), so a deployment is one file.
-public struct AssetController: Sendable {
+struct AssetController: Sendable {
     /// The console's own policy: its script and style from this origin, calls to this origin,
     /// nothing else, never framed.
-    public static let consolePolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    static let consolePolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
         + "img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
     private static let openAPI = Array(EmbeddedAssets.openAPIJSON.utf8)
@@ -11,25 +11,25 @@ public struct AssetController: Sendable {
     private static let script = Array(EmbeddedAssets.consoleJS.utf8)
     private static let style = Array(EmbeddedAssets.consoleCSS.utf8)
 
-    public init() {}
+    init() {}
 
     /// `GET /openapi.json`
-    public func openAPI(_ request: Request, _ context: RequestContext) throws -> Response {
+    func openAPI(_ request: Request, _ context: RequestContext) throws -> Response {
         Response(status: .ok, headers: HTTPHeaders([("Content-Type", "application/json")]), body: Self.openAPI)
     }
 
     /// `GET /console`
-    public func consolePage(_ request: Request, _ context: RequestContext) throws -> Response {
+    func consolePage(_ request: Request, _ context: RequestContext) throws -> Response {
         Self.consoleFile(Self.page, type: "text/html; charset=utf-8")
     }
 
     /// `GET /console/console.js`
-    public func consoleScript(_ request: Request, _ context: RequestContext) throws -> Response {
+    func consoleScript(_ request: Request, _ context: RequestContext) throws -> Response {
         Self.consoleFile(Self.script, type: "text/javascript; charset=utf-8")
     }
 
     /// `GET /console/console.css`
-    public func consoleStyle(_ request: Request, _ context: RequestContext) throws -> Response {
+    func consoleStyle(_ request: Request, _ context: RequestContext) throws -> Response {
         Self.consoleFile(Self.style, type: "text/css; charset=utf-8")
     }
 

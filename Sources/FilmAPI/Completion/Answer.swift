@@ -3,13 +3,13 @@
 /// event loop). The ready case is just the value (reads, the fast path of GET /); the later
 /// case is a start function that hands the work its completion: a write waiting for its
 /// commit, a layer waiting for a network round trip. No task and no continuation either way.
-public enum Answer<Value: Sendable>: Sendable {
+enum Answer<Value: Sendable>: Sendable {
     case now(Value)
     /// Starts the work; it calls the completion once, on the completion's queue.
     case later(@Sendable (Completion<Value>) -> Void)
 
     /// Hands the value to `completion`: at once when it is ready, else when the work ends.
-    public func deliver(to completion: Completion<Value>) {
+    func deliver(to completion: Completion<Value>) {
         switch self {
         case .now(let value): completion(.success(value))
         case .later(let start): start(completion)
@@ -17,7 +17,7 @@ public enum Answer<Value: Sendable>: Sendable {
     }
 
     /// The same answer with its value transformed (where the work completes, for `later`).
-    public func map<Other>(_ transform: @escaping @Sendable (Value) throws -> Other) rethrows -> Answer<Other> {
+    func map<Other>(_ transform: @escaping @Sendable (Value) throws -> Other) rethrows -> Answer<Other> {
         switch self {
         case .now(let value): .now(try transform(value))
         case .later(let start): .later { completion in start(completion.map(transform)) }
@@ -26,7 +26,7 @@ public enum Answer<Value: Sendable>: Sendable {
 
     /// Awaits the value where no event loop serves (tests, `respond(to:)`): a later answer
     /// completes on the thread that delivers it.
-    public func value() async throws -> Value {
+    func value() async throws -> Value {
         switch self {
         case .now(let value): value
         case .later(let start): try await Completion.awaiting(start)

@@ -1,6 +1,6 @@
 /// Where a completion runs: the event loop the request arrived on, so that its reply is sent
 /// from the thread that owns the connection.
-public protocol CompletionQueue: AnyObject, Sendable {
+protocol CompletionQueue: AnyObject, Sendable {
     /// Runs `body` on the queue's thread, soon. Any thread.
     func execute(_ body: @escaping @Sendable () -> Void)
 }
@@ -11,23 +11,23 @@ public protocol CompletionQueue: AnyObject, Sendable {
 /// and hops back after): two thread switches per write, besides the task's own allocation.
 /// The store instead calls every completion of a batch that belongs to one loop in a single
 /// job on that loop.
-public struct Completion<Value>: Sendable {
-    public let queue: any CompletionQueue
+struct Completion<Value>: Sendable {
+    let queue: any CompletionQueue
     private let body: @Sendable (Result<Value, any Error>) -> Void
 
-    public init(on queue: any CompletionQueue, _ body: @escaping @Sendable (Result<Value, any Error>) -> Void) {
+    init(on queue: any CompletionQueue, _ body: @escaping @Sendable (Result<Value, any Error>) -> Void) {
         self.queue = queue
         self.body = body
     }
 
     /// Delivers the result. Call it on `queue`'s thread, exactly once.
-    public func callAsFunction(_ result: Result<Value, any Error>) {
+    func callAsFunction(_ result: Result<Value, any Error>) {
         body(result)
     }
 
     /// A completion for an earlier step whose value `transform` turns into this one's; an
     /// error of either goes through as this one's error. Runs where the earlier step completes.
-    public func map<Earlier>(_ transform: @escaping @Sendable (Earlier) throws -> Value) -> Completion<Earlier> {
+    func map<Earlier>(_ transform: @escaping @Sendable (Earlier) throws -> Value) -> Completion<Earlier> {
         Completion<Earlier>(on: queue) { result in
             self(Result { try transform(result.get()) })
         }
@@ -35,7 +35,7 @@ public struct Completion<Value>: Sendable {
 
     /// Awaits what `start` completes (tests and the async path): the completion runs on the
     /// thread that delivers it.
-    public static func awaiting(_ start: (Completion<Value>) throws -> Void) async throws -> Value where Value: Sendable {
+    static func awaiting(_ start: (Completion<Value>) throws -> Void) async throws -> Value where Value: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             do {
                 try start(Completion(on: InlineQueue.shared) { continuation.resume(with: $0) })

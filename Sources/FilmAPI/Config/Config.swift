@@ -1,17 +1,17 @@
 /// The whole configuration (SPEC §8). Every key is documented in `config.json`; the defaults
 /// here are the built-in layer under it.
 public struct Config: Sendable, Equatable, Codable {
-    public var server = ServerSettings()
+    var server = ServerSettings()
     public var database = DatabaseSettings()
-    public var limits = LimitSettings()
-    public var rateLimits = RateLimitSettings()
-    public var cors = CORSSettings()
-    public var auth = AuthSettings()
-    public var headers = HeaderSettings()
+    var limits = LimitSettings()
+    var rateLimits = RateLimitSettings()
+    var cors = CORSSettings()
+    var auth = AuthSettings()
+    var headers = HeaderSettings()
     public var logging = LoggingSettings()
-    public var tls = TLSSettings()
+    var tls = TLSSettings()
 
-    public init() {}
+    init() {}
 
     enum CodingKeys: String, CodingKey {
         case server, database, limits, cors, auth, headers, logging, tls
@@ -19,15 +19,15 @@ public struct Config: Sendable, Equatable, Codable {
     }
 }
 
-public struct ServerSettings: Sendable, Equatable, Codable {
-    public var host = "127.0.0.1"
-    public var port = 3000
+struct ServerSettings: Sendable, Equatable, Codable {
+    var host = "127.0.0.1"
+    var port = 3000
     /// Event loops, each with its own evhttp server on the shared listening socket.
-    public var workers = 1
+    var workers = 1
     /// Peers whose `X-Forwarded-For` / `Forwarded` / `X-Request-ID` are believed (addresses or CIDRs).
-    public var trustedProxies: [String] = []
+    var trustedProxies: [String] = []
     /// How long SIGTERM waits for requests in flight.
-    public var shutdownGraceSeconds = 10.0
+    var shutdownGraceSeconds = 10.0
 
     enum CodingKeys: String, CodingKey {
         case host, port, workers
@@ -40,7 +40,7 @@ public struct DatabaseSettings: Sendable, Equatable, Codable {
     public var path = "filmd.db"
     public var durability = Durability.normal
     /// A CSV (`name,studio,year`) loaded at start when the catalogue is empty.
-    public var seedCSV: String? = nil
+    var seedCSV: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case path, durability
@@ -55,17 +55,17 @@ public struct DatabaseSettings: Sendable, Equatable, Codable {
     }
 }
 
-public struct LimitSettings: Sendable, Equatable, Codable {
-    public var maxBodyBytes = 16384
-    public var maxHeaderBytes = 16384
-    public var maxURIBytes = 4096
-    public var headerTimeoutSeconds = 10.0
+struct LimitSettings: Sendable, Equatable, Codable {
+    var maxBodyBytes = 16384
+    var maxHeaderBytes = 16384
+    var maxURIBytes = 4096
+    var headerTimeoutSeconds = 10.0
     /// The whole request, head and body, from its first byte (a body that trickles is cut off).
-    public var requestTimeoutSeconds = 30.0
-    public var idleTimeoutSeconds = 60
-    public var maxConnections = 1024
+    var requestTimeoutSeconds = 30.0
+    var idleTimeoutSeconds = 60
+    var maxConnections = 1024
     /// Open connections from one peer address (an IPv6 peer by its /64); trusted proxies exempt.
-    public var maxConnectionsPerClient = 64
+    var maxConnectionsPerClient = 64
 
     enum CodingKeys: String, CodingKey {
         case maxBodyBytes = "max_body_bytes"

@@ -1,9 +1,9 @@
 /// A configuration that cannot be used, naming the key (`limits.max_body_bytes`) and why.
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public let key: String
-    public let message: String
+    let message: String
 
-    public init(key: String, _ message: String) {
+    init(key: String, _ message: String) {
         self.key = key
         self.message = message
     }

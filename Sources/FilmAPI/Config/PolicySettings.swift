@@ -1,20 +1,20 @@
 /// `rate_limits`: flask-limiter style limit strings (SPEC §2).
-public struct RateLimitSettings: Sendable, Equatable, Codable {
-    public var enabled = true
+struct RateLimitSettings: Sendable, Equatable, Codable {
+    var enabled = true
     /// Count and log, never reject.
-    public var dryRun = false
+    var dryRun = false
     /// Applies to every route, with a counter per route.
-    public var `default` = "200 per day; 50 per hour"
+    var `default` = "200 per day; 50 per hour"
     /// One counter shared by all routes.
-    public var application = ""
+    var application = ""
     /// Extra limits of one route, keyed `"METHOD /template"`.
-    public var routes: [String: String] = ["GET /": "1 per second", "POST /add_film": "1 per second"]
+    var routes: [String: String] = ["GET /": "1 per second", "POST /add_film": "1 per second"]
     /// The stricter limit on failed authentication, per client address.
-    public var authFailures = "10 per minute"
+    var authFailures = "10 per minute"
     /// `address` (the client address) or `api_key` (the key id of an authenticated request).
-    public var keyBy = "address"
-    public var ipv6PrefixLength = 64
-    public var maxClients = 100_000
+    var keyBy = "address"
+    var ipv6PrefixLength = 64
+    var maxClients = 100_000
 
     enum CodingKeys: String, CodingKey {
         case enabled, `default`, application, routes
@@ -27,11 +27,11 @@ public struct RateLimitSettings: Sendable, Equatable, Codable {
 }
 
 /// `cors` (SPEC §3): deny by default.
-public struct CORSSettings: Sendable, Equatable, Codable {
-    public var allowedOrigins: [String] = []
-    public var allowCredentials = false
-    public var allowedHeaders = ["Content-Type", "Authorization", "X-API-Key", "X-Request-ID"]
-    public var maxAgeSeconds = 600
+struct CORSSettings: Sendable, Equatable, Codable {
+    var allowedOrigins: [String] = []
+    var allowCredentials = false
+    var allowedHeaders = ["Content-Type", "Authorization", "X-API-Key", "X-Request-ID"]
+    var maxAgeSeconds = 600
 
     enum CodingKeys: String, CodingKey {
         case allowedOrigins = "allowed_origins"
@@ -42,9 +42,9 @@ public struct CORSSettings: Sendable, Equatable, Codable {
 }
 
 /// `auth` (SPEC §4).
-public struct AuthSettings: Sendable, Equatable, Codable {
+struct AuthSettings: Sendable, Equatable, Codable {
     /// What a request without a key may do: a role name, or `none`.
-    public var anonymousRole = "voter"
+    var anonymousRole = "voter"
 
     enum CodingKeys: String, CodingKey {
         case anonymousRole = "anonymous_role"
@@ -52,8 +52,8 @@ public struct AuthSettings: Sendable, Equatable, Codable {
 }
 
 /// `headers`: the response headers that are a deployment's choice.
-public struct HeaderSettings: Sendable, Equatable, Codable {
-    public var crossOriginResourcePolicy = "same-origin"
+struct HeaderSettings: Sendable, Equatable, Codable {
+    var crossOriginResourcePolicy = "same-origin"
 
     enum CodingKeys: String, CodingKey {
         case crossOriginResourcePolicy = "cross_origin_resource_policy"
@@ -73,16 +73,16 @@ public struct LoggingSettings: Sendable, Equatable, Codable {
 }
 
 /// `tls`: native HTTPS when both are set.
-public struct TLSSettings: Sendable, Equatable, Codable {
-    public var certificate: String? = nil
-    public var privateKey: String? = nil
+struct TLSSettings: Sendable, Equatable, Codable {
+    var certificate: String? = nil
+    var privateKey: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case certificate
         case privateKey = "private_key"
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(certificate, forKey: .certificate)
         try container.encode(privateKey, forKey: .privateKey)

@@ -1,17 +1,17 @@
 /// One limit of flask-limiter's string syntax: `50 per hour`, `50/hour`, `10 per 2 minutes`.
-public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
-    public var count: Int
+struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
+    var count: Int
     /// The window length in seconds.
-    public var window: Int
+    var window: Int
     /// The window's name in headers: `second`, `hour`, `2minutes`, ...
-    public var name: String
+    var name: String
 
-    public var description: String { "\(count) per \(name)" }
+    var description: String { "\(count) per \(name)" }
 
     /// The longest window: the limiter keeps times as nanoseconds in an `Int64` and a counter runs
     /// up to two windows ahead of the clock, so 100 years (3.2e18 ns) leaves room for 90 years
     /// of uptime; `1 per 300 years` would overflow.
-    public static let maxWindowSeconds = 100 * 365 * 86400
+    static let maxWindowSeconds = 100 * 365 * 86400
 
     static let units: [(names: [String], seconds: Int)] = [
         (["second", "seconds", "s"], 1), (["minute", "minutes", "m"], 60), (["hour", "hours", "h"], 3600),
@@ -19,7 +19,7 @@ public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
     ]
 
     /// Parses `"200 per day; 50 per hour"` (`;` or `,` between limits); an empty string is no limit.
-    public static func parseList(_ text: String) -> [RateLimitRule]? {
+    static func parseList(_ text: String) -> [RateLimitRule]? {
         var rules: [RateLimitRule] = []
         for part in text.split(whereSeparator: { $0 == ";" || $0 == "," }) {
             let trimmed = part.trimmingWhitespace()
@@ -31,7 +31,7 @@ public struct RateLimitRule: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Parses one limit; nil when it is not one (a window over `maxWindowSeconds` included).
-    public static func parse(_ text: String) -> RateLimitRule? {
+    static func parse(_ text: String) -> RateLimitRule? {
         let words = text.lowercased().replacingSlash().split(separator: " ").map(String.init)
         guard words.count == 3 || words.count == 4, words[1] == "per",
               let count = Int(words[0]), count > 0, count <= 1_000_000_000 else { return nil }

@@ -1,13 +1,13 @@
 /// A film of the catalogue, as stored and as served.
 public struct Film: Sendable, Equatable {
-    public var id: Int64
-    public var name: String
-    public var studio: String
-    public var year: Int?
-    public var likes: Int64
-    public var dislikes: Int64
+    var id: Int64
+    var name: String
+    var studio: String
+    var year: Int?
+    var likes: Int64
+    var dislikes: Int64
 
-    public init(id: Int64, name: String, studio: String, year: Int?, likes: Int64 = 0, dislikes: Int64 = 0) {
+    init(id: Int64, name: String, studio: String, year: Int?, likes: Int64 = 0, dislikes: Int64 = 0) {
         self.id = id
         self.name = name
         self.studio = studio
@@ -17,7 +17,7 @@ public struct Film: Sendable, Equatable {
     }
 
     /// `{"id":…,"name":…,"studio":…,"year":…,"likes":…,"dislikes":…}`
-    public func write(to json: inout JSONWriter) {
+    func write(to json: inout JSONWriter) {
         json.beginObject()
         json.field(literal: "id", id)
         json.field(literal: "name", name)
@@ -29,7 +29,7 @@ public struct Film: Sendable, Equatable {
         json.endObject()
     }
 
-    public var jsonBytes: [UInt8] {
+    var jsonBytes: [UInt8] {
         var json = JSONWriter(capacity: 96 + name.utf8.count + studio.utf8.count)
         write(to: &json)
         return json.bytes
@@ -37,6 +37,6 @@ public struct Film: Sendable, Equatable {
 }
 
 /// A like or a dislike.
-public enum Vote: String, Sendable {
+enum Vote: String, Sendable {
     case like, dislike
 }

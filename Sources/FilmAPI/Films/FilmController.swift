@@ -1,10 +1,10 @@
 /// The film handlers: the tutorial's three routes and the resource API.
-public struct FilmController: Sendable {
+struct FilmController: Sendable {
     let store: any FilmStore
     let reader: any FilmReader
     let maxBodyBytes: Int
 
-    public init(store: any FilmStore, reader: any FilmReader, maxBodyBytes: Int) {
+    init(store: any FilmStore, reader: any FilmReader, maxBodyBytes: Int) {
         self.store = store
         self.reader = reader
         self.maxBodyBytes = maxBodyBytes
@@ -12,7 +12,7 @@ public struct FilmController: Sendable {
 
     /// `GET /`: a random film, now. `GET /?like=ID`, `GET /?dislike=ID`: records the vote, then
     /// a random film, once the vote is committed.
-    public func root(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+    func root(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let likes = request.query.values("like"), dislikes = request.query.values("dislike")
         let vote: Vote, id: Int64
         switch (likes.count, dislikes.count) {
@@ -32,7 +32,7 @@ public struct FilmController: Sendable {
     }
 
     /// `GET /films/random`
-    public func random(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+    func random(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         .now(try randomFilm())
     }
 
@@ -44,7 +44,7 @@ public struct FilmController: Sendable {
     }
 
     /// `POST /add_film`, `POST /films`: 201 with the stored film and its `Location`, once committed.
-    public func add(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+    func add(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let input = try FilmInput.validated(try jsonObject(request))
         return .later { [store] completion in
             store.add(input, completion: completion.map { film in
@@ -56,19 +56,19 @@ public struct FilmController: Sendable {
     }
 
     /// `HEAD /add_film`: the route exists and takes POST.
-    public func probeAdd(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+    func probeAdd(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         .now(Response(status: .ok, headers: HTTPHeaders([("Allow", "POST, HEAD, OPTIONS"), ("Content-Length", "0")])))
     }
 
     /// `GET /films/{id}`
-    public func get(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+    func get(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let id = try Self.filmID(context)
         guard let film = try reader.film(id: id) else { throw Problem.notFound("No film has id \(id).") }
         return .now(.json(film.jsonBytes))
     }
 
     /// `POST /films/{id}/like`, `POST /films/{id}/dislike`
-    public func vote(_ vote: Vote) -> Handler {
+    func vote(_ vote: Vote) -> Handler {
         { [store] request, context in
             let id = try Self.filmID(context)
             return .later { completion in
@@ -81,7 +81,7 @@ public struct FilmController: Sendable {
     }
 
     /// `PATCH /films/{id}`
-    public func patch(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+    func patch(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let id = try Self.filmID(context)
         let patch = try FilmPatch.validated(try jsonObject(request))
         return .later { [store] completion in
@@ -93,7 +93,7 @@ public struct FilmController: Sendable {
     }
 
     /// `DELETE /films/{id}`
-    public func delete(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+    func delete(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let id = try Self.filmID(context)
         return .later { [store] completion in
             store.delete(id: id, completion: completion.map { deleted in
@@ -104,7 +104,7 @@ public struct FilmController: Sendable {
     }
 
     /// `GET /films?limit=&cursor=&sort=`
-    public func list(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
+    func list(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let page = try FilmListQuery.page(from: request.query)
         let films = try reader.films(page: page)
         var json = JSONWriter(capacity: 128 * (films.count + 1))

@@ -1,17 +1,17 @@
 /// A film as a client submits it (`POST /films`, `POST /add_film`, a row of `filmd import`),
 /// validated: the only way to get one is through `validated`.
-public struct FilmInput: Sendable, Equatable {
-    public var name: String
-    public var studio: String
-    public var year: Int?
+struct FilmInput: Sendable, Equatable {
+    var name: String
+    var studio: String
+    var year: Int?
 
-    public static let nameLimit = 200
-    public static let studioLimit = 100
-    public static let years = 1878...2100
+    static let nameLimit = 200
+    static let studioLimit = 100
+    static let years = 1878...2100
     static let fields: Set<String> = ["name", "studio", "year"]
 
     /// Validates a JSON object, reporting every bad field at once.
-    public static func validated(_ object: [String: JSONValue]) throws(Problem) -> FilmInput {
+    static func validated(_ object: [String: JSONValue]) throws(Problem) -> FilmInput {
         var errors = FilmFieldRules.unknownFields(in: object, allowed: fields)
         let name = FilmFieldRules.text(object["name"], field: "name", limit: nameLimit, required: true, errors: &errors)
         let studio = FilmFieldRules.text(object["studio"], field: "studio", limit: studioLimit, required: true, errors: &errors)
@@ -21,7 +21,7 @@ public struct FilmInput: Sendable, Equatable {
     }
 
     /// Validates plain strings (a CSV row); an empty year means none.
-    public static func validated(name: String, studio: String, year: String) throws(Problem) -> FilmInput {
+    static func validated(name: String, studio: String, year: String) throws(Problem) -> FilmInput {
         var object: [String: JSONValue] = ["name": .string(name), "studio": .string(studio)]
         let trimmedYear = year.trimmingWhitespace()
         if !trimmedYear.isEmpty {
@@ -35,13 +35,13 @@ public struct FilmInput: Sendable, Equatable {
 }
 
 /// A partial update (`PATCH /films/{id}`): absent fields stay, `year: null` clears the year.
-public struct FilmPatch: Sendable, Equatable {
-    public var name: String?
-    public var studio: String?
+struct FilmPatch: Sendable, Equatable {
+    var name: String?
+    var studio: String?
     /// nil: unchanged; .some(nil): cleared.
-    public var year: Int??
+    var year: Int??
 
-    public static func validated(_ object: [String: JSONValue]) throws(Problem) -> FilmPatch {
+    static func validated(_ object: [String: JSONValue]) throws(Problem) -> FilmPatch {
         var errors = FilmFieldRules.unknownFields(in: object, allowed: FilmInput.fields)
         if object.isEmpty {
             errors.append(.init(field: "body", reason: "must change at least one of name, studio, year"))

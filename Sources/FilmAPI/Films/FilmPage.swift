@@ -1,5 +1,5 @@
 /// The orders `GET /films` can list in; ties are always broken by ascending id.
-public enum FilmSort: String, Sendable, CaseIterable {
+enum FilmSort: String, Sendable, CaseIterable {
     /// Ascending id.
     case id
     /// Most liked first.
@@ -8,7 +8,7 @@ public enum FilmSort: String, Sendable, CaseIterable {
     case score
 
     /// The value of `film` this order sorts on (descending for likes and score).
-    public func key(of film: Film) -> Int64 {
+    func key(of film: Film) -> Int64 {
         switch self {
         case .id: film.id
         case .likes: film.likes
@@ -18,43 +18,43 @@ public enum FilmSort: String, Sendable, CaseIterable {
 }
 
 /// One page to fetch: keyset pagination resumes strictly after `after`, never at an offset.
-public struct FilmPageRequest: Sendable, Equatable {
-    public var sort: FilmSort
-    public var limit: Int
-    public var after: FilmCursor?
+struct FilmPageRequest: Sendable, Equatable {
+    var sort: FilmSort
+    var limit: Int
+    var after: FilmCursor?
 
-    public init(sort: FilmSort = .id, limit: Int = 20, after: FilmCursor? = nil) {
+    init(sort: FilmSort = .id, limit: Int = 20, after: FilmCursor? = nil) {
         self.sort = sort
         self.limit = limit
         self.after = after
     }
 
-    public static let limits = 1...100
+    static let limits = 1...100
 }
 
 /// The opaque `next_cursor`: the sort it belongs to and the (sort value, id) of the last film
 /// of the page, base64url-encoded.
-public struct FilmCursor: Sendable, Equatable {
-    public var sort: FilmSort
-    public var value: Int64
-    public var id: Int64
+struct FilmCursor: Sendable, Equatable {
+    var sort: FilmSort
+    var value: Int64
+    var id: Int64
 
-    public init(sort: FilmSort, value: Int64, id: Int64) {
+    init(sort: FilmSort, value: Int64, id: Int64) {
         self.sort = sort
         self.value = value
         self.id = id
     }
 
-    public init(after film: Film, sort: FilmSort) {
+    init(after film: Film, sort: FilmSort) {
         self.init(sort: sort, value: sort.key(of: film), id: film.id)
     }
 
-    public var token: String {
+    var token: String {
         Base64URL.encode(Array("v1:\(sort.rawValue):\(value):\(id)".utf8))
     }
 
     /// Parses a token; nil for anything that was not made by `token`.
-    public init?(token: String) {
+    init?(token: String) {
         guard token.utf8.count <= 128, let bytes = Base64URL.decode(token),
               let text = String(validating: bytes, as: UTF8.self) else { return nil }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)

@@ -2,7 +2,7 @@
 /// answer on the completion's queue (the request's loop) once the write is committed: the one
 /// way a request waits (see `Answer`). The async forms serve tests and the command line.
 /// `SQLiteFilmStore` is the real one; unit tests of the layers above may use an in-memory one.
-public protocol FilmStore: Sendable {
+protocol FilmStore: Sendable {
     /// Stores a film; returns it with its id once the write is committed.
     func add(_ film: FilmInput) async throws -> Film
     /// Records one vote once committed; nil when no film has that id (nothing recorded).
@@ -29,13 +29,13 @@ public protocol FilmStore: Sendable {
 }
 
 /// A vote's film and, for `GET /?like=`, a film picked at random after it.
-public struct VotedAndPicked: Sendable {
+struct VotedAndPicked: Sendable {
     /// nil: no film has the id (nothing was recorded).
-    public var voted: Film?
+    var voted: Film?
     /// nil: the store picked none, and the caller reads one itself.
-    public var picked: Film?
+    var picked: Film?
 
-    public init(voted: Film?, picked: Film?) {
+    init(voted: Film?, picked: Film?) {
         self.voted = voted
         self.picked = picked
     }
@@ -43,28 +43,28 @@ public struct VotedAndPicked: Sendable {
 
 extension FilmStore {
     /// For stores with only the async writes (test doubles): the write in a task.
-    public func add(_ film: FilmInput, completion: Completion<Film>) {
+    func add(_ film: FilmInput, completion: Completion<Film>) {
         complete(completion) { try await add(film) }
     }
 
-    public func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>) {
+    func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>) {
         complete(completion) { try await self.vote(vote, film: id) }
     }
 
-    public func update(id: Int64, with patch: FilmPatch, completion: Completion<Film?>) {
+    func update(id: Int64, with patch: FilmPatch, completion: Completion<Film?>) {
         complete(completion) { try await update(id: id, with: patch) }
     }
 
-    public func delete(id: Int64, completion: Completion<Bool>) {
+    func delete(id: Int64, completion: Completion<Bool>) {
         complete(completion) { try await delete(id: id) }
     }
 
-    public func isHealthy(completion: Completion<Bool>) {
+    func isHealthy(completion: Completion<Bool>) {
         complete(completion) { await isHealthy() }
     }
 
     /// For stores that cannot read: the vote alone; the caller picks the film.
-    public func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>) {
+    func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>) {
         self.vote(vote, film: id, completion: completion.map { VotedAndPicked(voted: $0, picked: nil) })
     }
 
@@ -80,7 +80,7 @@ extension FilmStore {
 /// The catalogue's reads. Synchronous: each event loop has its own read connection and reads
 /// on its own thread (an indexed read from a warm WAL database costs microseconds, less than a
 /// hop to another thread and back).
-public protocol FilmReader: Sendable {
+protocol FilmReader: Sendable {
     /// A film chosen at random, in O(log n); nil when the catalogue is empty.
     func randomFilm() throws -> Film?
     func film(id: Int64) throws -> Film?

@@ -1,15 +1,15 @@
 /// An ordered list of header fields with case-insensitive lookup (RFC 9110 §5.1).
-public struct HTTPHeaders: Sendable, Sequence {
+struct HTTPHeaders: Sendable, Sequence {
     /// The fields added one by one.
-    public private(set) var fields: [(name: String, value: String)] = []
+    private(set) var fields: [(name: String, value: String)] = []
     /// Fields added as one block, checked and formatted once (see `HeaderBlock`); they come
     /// after `fields`.
-    public private(set) var block: HeaderBlock?
+    private(set) var block: HeaderBlock?
 
-    public init(_ fields: [(name: String, value: String)] = []) { self.fields = fields }
+    init(_ fields: [(name: String, value: String)] = []) { self.fields = fields }
 
     /// The first value of `name`, or nil.
-    public subscript(name: String) -> String? {
+    subscript(name: String) -> String? {
         // By index, lengths first: copying each field out of the array (two retains and
         // releases) cost more than comparing its name.
         let length = name.utf8.count
@@ -20,29 +20,29 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     /// Every value of `name`, in order.
-    public func values(_ name: String) -> [String] {
+    func values(_ name: String) -> [String] {
         filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
     }
 
-    public func contains(_ name: String) -> Bool { self[name] != nil }
+    func contains(_ name: String) -> Bool { self[name] != nil }
 
-    public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+    mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
 
     /// Adds the fields of `block`, after any block added before.
-    public mutating func add(_ block: HeaderBlock) {
+    mutating func add(_ block: HeaderBlock) {
         spreadBlock()
         self.block = block
     }
 
-    public mutating func reserveCapacity(_ count: Int) { fields.reserveCapacity(count) }
+    mutating func reserveCapacity(_ count: Int) { fields.reserveCapacity(count) }
 
     /// Replaces every field called `name` with one holding `value`.
-    public mutating func set(_ name: String, _ value: String) {
+    mutating func set(_ name: String, _ value: String) {
         remove(name)
         fields.append((name, value))
     }
 
-    public mutating func remove(_ name: String) {
+    mutating func remove(_ name: String) {
         // Looked for first: removeAll rebuilds the array even when nothing matches.
         guard self[name] != nil else { return }
         if block?.value(of: name) != nil { spreadBlock() }
@@ -56,10 +56,10 @@ public struct HTTPHeaders: Sendable, Sequence {
         self.block = nil
     }
 
-    public func makeIterator() -> Iterator { Iterator(fields: fields, block: block?.fields ?? []) }
+    func makeIterator() -> Iterator { Iterator(fields: fields, block: block?.fields ?? []) }
 
     /// The fields, then the block's.
-    public struct Iterator: IteratorProtocol {
+    struct Iterator: IteratorProtocol {
         var fields: IndexingIterator<[(name: String, value: String)]>
         var block: IndexingIterator<[(name: String, value: String)]>
 
@@ -68,14 +68,14 @@ public struct HTTPHeaders: Sendable, Sequence {
             self.block = block.makeIterator()
         }
 
-        public mutating func next() -> (name: String, value: String)? { fields.next() ?? block.next() }
+        mutating func next() -> (name: String, value: String)? { fields.next() ?? block.next() }
     }
 }
 
 extension String {
     /// ASCII case-insensitive equality, without allocating lowercased copies. On contiguous
     /// bytes: a header lookup runs this against every field of a request.
-    public func equalsIgnoringASCIICase(_ other: String) -> Bool {
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
         guard utf8.count == other.utf8.count else { return false }
         let onBytes = utf8.withContiguousStorageIfAvailable { a in
             other.utf8.withContiguousStorageIfAvailable { b in Self.equalIgnoringASCIICase(a, b) }

@@ -1,11 +1,11 @@
 /// The request methods filmd knows. Anything else arrives as `.other` and is answered 405/501.
-public enum HTTPMethod: String, Sendable, CaseIterable, Hashable {
+enum HTTPMethod: String, Sendable, CaseIterable, Hashable {
     case GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT
     case other = "UNKNOWN"
 
     /// By case: a raw-value enum otherwise hashes its name (the standard library's
     /// `RawRepresentable` default), a String hash on every routing and limiter lookup.
-    public func hash(into hasher: inout Hasher) {
+    func hash(into hasher: inout Hasher) {
         hasher.combine(ordinal)
     }
 

@@ -1,28 +1,28 @@
 /// A response status with its reason phrase (RFC 9110 §15).
-public struct HTTPStatus: Sendable, Hashable {
-    public let code: Int
+struct HTTPStatus: Sendable, Hashable {
+    let code: Int
 
-    public init(_ code: Int) { self.code = code }
+    init(_ code: Int) { self.code = code }
 
-    public static let ok = HTTPStatus(200)
-    public static let created = HTTPStatus(201)
-    public static let noContent = HTTPStatus(204)
-    public static let badRequest = HTTPStatus(400)
-    public static let unauthorized = HTTPStatus(401)
-    public static let forbidden = HTTPStatus(403)
-    public static let notFound = HTTPStatus(404)
-    public static let methodNotAllowed = HTTPStatus(405)
-    public static let requestTimeout = HTTPStatus(408)
-    public static let contentTooLarge = HTTPStatus(413)
-    public static let uriTooLong = HTTPStatus(414)
-    public static let unsupportedMediaType = HTTPStatus(415)
-    public static let tooManyRequests = HTTPStatus(429)
-    public static let headerFieldsTooLarge = HTTPStatus(431)
-    public static let internalServerError = HTTPStatus(500)
-    public static let notImplemented = HTTPStatus(501)
-    public static let serviceUnavailable = HTTPStatus(503)
+    static let ok = HTTPStatus(200)
+    static let created = HTTPStatus(201)
+    static let noContent = HTTPStatus(204)
+    static let badRequest = HTTPStatus(400)
+    static let unauthorized = HTTPStatus(401)
+    static let forbidden = HTTPStatus(403)
+    static let notFound = HTTPStatus(404)
+    static let methodNotAllowed = HTTPStatus(405)
+    static let requestTimeout = HTTPStatus(408)
+    static let contentTooLarge = HTTPStatus(413)
+    static let uriTooLong = HTTPStatus(414)
+    static let unsupportedMediaType = HTTPStatus(415)
+    static let tooManyRequests = HTTPStatus(429)
+    static let headerFieldsTooLarge = HTTPStatus(431)
+    static let internalServerError = HTTPStatus(500)
+    static let notImplemented = HTTPStatus(501)
+    static let serviceUnavailable = HTTPStatus(503)
 
-    public var reasonPhrase: String {
+    var reasonPhrase: String {
         switch code {
         case 200: "OK"
         case 201: "Created"

@@ -26,7 +26,7 @@ public enum JSONValue: Sendable, Equatable, Encodable {
     }
 
     /// Parses a request body, or throws the 400 problem saying why it is not a JSON object.
-    public static func object(from body: [UInt8]) throws(Problem) -> [String: JSONValue] {
+    static func object(from body: [UInt8]) throws(Problem) -> [String: JSONValue] {
         let value: JSONValue
         do {
             value = try JSONParser.parse(body)

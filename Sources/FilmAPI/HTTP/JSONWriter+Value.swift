@@ -1,6 +1,6 @@
 extension JSONWriter {
     /// Writes a whole tree, object keys sorted (the same document always reads the same).
-    public mutating func value(_ value: JSONValue) {
+    mutating func value(_ value: JSONValue) {
         switch value {
         case .null: null()
         case .bool(let flag): bool(flag)
@@ -32,7 +32,7 @@ extension JSONValue {
 
     /// Indented by two spaces, keys sorted, for people to read (`filmd check-config`). Scalars
     /// and keys are written by `JSONWriter`: one escaping for everything filmd prints.
-    public var indentedText: String {
+    var indentedText: String {
         var lines = ""
         appendIndented(to: &lines, indent: "")
         return lines

@@ -10,17 +10,17 @@ public struct JSONWriter: ~Copyable {
     public var bytes: [UInt8] { buffer.array }
 
     /// The document so far, without copying it.
-    public func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+    func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
         try buffer.withBytes(body)
     }
 
     public mutating func beginObject() { separate(); buffer.append(UInt8(ascii: "{")); needsComma = false }
     public mutating func endObject() { buffer.append(UInt8(ascii: "}")); needsComma = true }
-    public mutating func beginArray() { separate(); buffer.append(UInt8(ascii: "[")); needsComma = false }
-    public mutating func endArray() { buffer.append(UInt8(ascii: "]")); needsComma = true }
+    mutating func beginArray() { separate(); buffer.append(UInt8(ascii: "[")); needsComma = false }
+    mutating func endArray() { buffer.append(UInt8(ascii: "]")); needsComma = true }
 
     /// Writes `"key":`; the value call that follows writes no comma.
-    public mutating func key(_ key: String) {
+    mutating func key(_ key: String) {
         separate()
         Self.appendString(key, to: &buffer)
         buffer.append(UInt8(ascii: ":"))
@@ -29,7 +29,7 @@ public struct JSONWriter: ~Copyable {
 
     /// Writes `"key":` for a key of filmd's own: a literal, so there is nothing to escape.
     /// All of `,"key":` in one go: a log line has seventeen keys.
-    public mutating func key(literal key: StaticString) {
+    mutating func key(literal key: StaticString) {
         let comma = needsComma
         key.withUTF8Buffer { name in
             buffer.append(atMost: name.count + 4) { out in
@@ -49,24 +49,24 @@ public struct JSONWriter: ~Copyable {
         needsComma = false
     }
 
-    public mutating func string(_ value: String) { separate(); Self.appendString(value, to: &buffer); needsComma = true }
-    public mutating func int(_ value: Int64) {
+    mutating func string(_ value: String) { separate(); Self.appendString(value, to: &buffer); needsComma = true }
+    mutating func int(_ value: Int64) {
         separate()
         if value < 0 { buffer.append(UInt8(ascii: "-")) }
         ASCIIText.digits(value.magnitude) { buffer.append($0) }
         needsComma = true
     }
-    public mutating func int(_ value: Int) { int(Int64(value)) }
-    public mutating func double(_ value: Double) {
+    mutating func int(_ value: Int) { int(Int64(value)) }
+    mutating func double(_ value: Double) {
         separate()
         buffer.append(value.isFinite ? "\(value)" : "null")
         needsComma = true
     }
-    public mutating func bool(_ value: Bool) { separate(); buffer.append(value ? "true" : "false"); needsComma = true }
-    public mutating func null() { separate(); buffer.append("null"); needsComma = true }
+    mutating func bool(_ value: Bool) { separate(); buffer.append(value ? "true" : "false"); needsComma = true }
+    mutating func null() { separate(); buffer.append("null"); needsComma = true }
     /// A non-negative count of thousandths as a decimal with three places (`1234` → `1.234`),
     /// without formatting a Double.
-    public mutating func thousandths(_ value: Int) {
+    mutating func thousandths(_ value: Int) {
         separate()
         let value = max(0, value)
         ASCIIText.digits(UInt64(value / 1000)) { buffer.append($0) }
@@ -78,21 +78,21 @@ public struct JSONWriter: ~Copyable {
         needsComma = true
     }
     /// Writes a value with `write`, which appends already-encoded JSON.
-    public mutating func raw(_ write: (inout ByteBuffer) -> Void) { separate(); write(&buffer); needsComma = true }
+    mutating func raw(_ write: (inout ByteBuffer) -> Void) { separate(); write(&buffer); needsComma = true }
     /// Inserts already-encoded JSON.
-    public mutating func raw(_ json: [UInt8]) { separate(); buffer.append(json); needsComma = true }
+    mutating func raw(_ json: [UInt8]) { separate(); buffer.append(json); needsComma = true }
 
     public mutating func field(_ name: String, _ value: String) { key(name); string(value) }
-    public mutating func field(_ name: String, _ value: Int64) { key(name); int(value) }
-    public mutating func field(_ name: String, _ value: Int) { key(name); int(value) }
-    public mutating func field(_ name: String, _ value: String?) {
+    mutating func field(_ name: String, _ value: Int64) { key(name); int(value) }
+    mutating func field(_ name: String, _ value: Int) { key(name); int(value) }
+    mutating func field(_ name: String, _ value: String?) {
         key(name)
         if let value { string(value) } else { null() }
     }
-    public mutating func field(literal name: StaticString, _ value: String) { key(literal: name); string(value) }
-    public mutating func field(literal name: StaticString, _ value: Int) { key(literal: name); int(value) }
-    public mutating func field(literal name: StaticString, _ value: Int64) { key(literal: name); int(value) }
-    public mutating func field(literal name: StaticString, _ value: String?) {
+    mutating func field(literal name: StaticString, _ value: String) { key(literal: name); string(value) }
+    mutating func field(literal name: StaticString, _ value: Int) { key(literal: name); int(value) }
+    mutating func field(literal name: StaticString, _ value: Int64) { key(literal: name); int(value) }
+    mutating func field(literal name: StaticString, _ value: String?) {
         key(literal: name)
         if let value { string(value) } else { null() }
     }
@@ -106,7 +106,7 @@ public struct JSONWriter: ~Copyable {
     /// A JSON string literal. Control characters, DEL and the C1 range are escaped as well, so
     /// that a value copied into a terminal or a log viewer cannot carry escape sequences.
     /// Works on the UTF-8 bytes, copying runs of plain bytes at once (this is on every log line).
-    public static func appendString(_ value: String, to bytes: inout ByteBuffer) {
+    static func appendString(_ value: String, to bytes: inout ByteBuffer) {
         bytes.append(UInt8(ascii: "\""))
         // In place when the text is contiguous (native Strings are): no copy of it to scan.
         if value.utf8.withContiguousStorageIfAvailable({ appendEscaped($0, to: &bytes) }) == nil {

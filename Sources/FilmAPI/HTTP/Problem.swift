@@ -1,26 +1,26 @@
 /// An RFC 9457 problem: the one error type handlers and middleware throw. It knows its status
 /// and renders itself as `application/problem+json`; nothing internal ever goes into it.
-public struct Problem: Error, Sendable {
-    public struct FieldError: Sendable, Equatable {
-        public var field: String
-        public var reason: String
+struct Problem: Error, Sendable {
+    struct FieldError: Sendable, Equatable {
+        var field: String
+        var reason: String
 
-        public init(field: String, reason: String) {
+        init(field: String, reason: String) {
             self.field = field
             self.reason = reason
         }
     }
 
-    public var status: HTTPStatus
+    var status: HTTPStatus
     /// The problem type's last path segment, e.g. `validation-failed`; `nil` = `about:blank`.
-    public var type: String?
-    public var title: String
-    public var detail: String
-    public var errors: [FieldError]
+    var type: String?
+    var title: String
+    var detail: String
+    var errors: [FieldError]
     /// Headers the response must carry (`Allow`, `Retry-After`, `WWW-Authenticate`, ...).
-    public var headers: HTTPHeaders
+    var headers: HTTPHeaders
 
-    public init(_ status: HTTPStatus, type: String? = nil, title: String? = nil, detail: String,
+    init(_ status: HTTPStatus, type: String? = nil, title: String? = nil, detail: String,
                 errors: [FieldError] = [], headers: HTTPHeaders = HTTPHeaders()) {
         self.status = status
         self.type = type
@@ -30,9 +30,9 @@ public struct Problem: Error, Sendable {
         self.headers = headers
     }
 
-    public static let typeBase = "https://filmd.dev/problems/"
+    static let typeBase = "https://filmd.dev/problems/"
 
-    public func response(requestID: String) -> Response {
+    func response(requestID: String) -> Response {
         var json = JSONWriter(capacity: 256)
         json.beginObject()
         json.field("type", type.map { Self.typeBase + $0 } ?? "about:blank")
@@ -59,26 +59,26 @@ public struct Problem: Error, Sendable {
 }
 
 extension Problem {
-    public static func notFound(_ detail: String = "No resource lives at this path.") -> Problem {
+    static func notFound(_ detail: String = "No resource lives at this path.") -> Problem {
         Problem(.notFound, type: "not-found", detail: detail)
     }
 
-    public static func badRequest(_ detail: String, errors: [FieldError] = []) -> Problem {
+    static func badRequest(_ detail: String, errors: [FieldError] = []) -> Problem {
         Problem(.badRequest, type: "bad-request", detail: detail, errors: errors)
     }
 
-    public static func validation(_ errors: [FieldError]) -> Problem {
+    static func validation(_ errors: [FieldError]) -> Problem {
         Problem(.badRequest, type: "validation-failed", title: "Validation Failed",
                 detail: "The request body is not a valid film: see errors.", errors: errors)
     }
 
-    public static func methodNotAllowed(allow: [HTTPMethod]) -> Problem {
+    static func methodNotAllowed(allow: [HTTPMethod]) -> Problem {
         let list = allow.map(\.rawValue).joined(separator: ", ")
         return Problem(.methodNotAllowed, type: "method-not-allowed",
                        detail: "This path accepts \(list).", headers: HTTPHeaders([("Allow", list)]))
     }
 
-    public static func unavailable(_ detail: String) -> Problem {
+    static func unavailable(_ detail: String) -> Problem {
         Problem(.serviceUnavailable, type: "unavailable", detail: detail)
     }
 }

@@ -1,10 +1,10 @@
 /// The decoded `name=value` pairs of a query string (`application/x-www-form-urlencoded` rules).
-public struct QueryParameters: Sendable {
-    public let pairs: [(name: String, value: String)]
+struct QueryParameters: Sendable {
+    let pairs: [(name: String, value: String)]
 
     /// Splits on the UTF-8 bytes (`&` and `=` are ASCII): splitting on Characters cost more
     /// than the rest of a vote's request.
-    public init(_ query: String) {
+    init(_ query: String) {
         var pairs: [(name: String, value: String)] = []
         let utf8 = query.utf8
         var start = utf8.startIndex
@@ -24,7 +24,7 @@ public struct QueryParameters: Sendable {
     }
 
     /// Every value given for `name`, in order.
-    public func values(_ name: String) -> [String] {
+    func values(_ name: String) -> [String] {
         pairs.filter { $0.name == name }.map(\.value)
     }
 

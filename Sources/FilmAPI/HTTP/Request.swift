@@ -1,19 +1,19 @@
 /// One HTTP request, fully received: what the middleware chain and the handlers see.
-public struct Request: Sendable {
-    public var method: HTTPMethod
+struct Request: Sendable {
+    var method: HTTPMethod
     /// The request-target exactly as sent (`/films?limit=5`).
-    public var target: String
+    var target: String
     /// The path part of the target, not percent-decoded (routes match raw segments).
-    public var path: String
-    public var query: QueryParameters
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
+    var path: String
+    var query: QueryParameters
+    var headers: HTTPHeaders
+    var body: [UInt8]
     /// The address of the TCP peer (a proxy, when there is one).
-    public var peer: PeerAddress
+    var peer: PeerAddress
     /// Whether the request arrived over TLS.
-    public var isSecure: Bool
+    var isSecure: Bool
 
-    public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
+    init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
                 peer: PeerAddress = PeerAddress(host: "127.0.0.1", port: 0), isSecure: Bool = false) {
         self.method = method
         self.target = target
@@ -32,11 +32,11 @@ public struct Request: Sendable {
 }
 
 /// Where a connection came from.
-public struct PeerAddress: Sendable, Hashable {
-    public var host: String
-    public var port: Int
+struct PeerAddress: Sendable, Hashable {
+    var host: String
+    var port: Int
 
-    public init(host: String, port: Int) {
+    init(host: String, port: Int) {
         self.host = host
         self.port = port
     }

@@ -3,25 +3,25 @@
 /// who is calling, what the limiter decided), which the ones that report (logs, metrics,
 /// headers) read. A value: each layer changes it in place (`inout`), a layer that waits hands
 /// it back through its completion.
-public struct RequestContext: Sendable {
-    public let routing: Routing
-    public var facts: RequestFacts
+struct RequestContext: Sendable {
+    let routing: Routing
+    var facts: RequestFacts
 
-    public init(routing: Routing, facts: RequestFacts) {
+    init(routing: Routing, facts: RequestFacts) {
         self.routing = routing
         self.facts = facts
     }
 }
 
 /// The route a request matched and what it answers with.
-public struct Routing: Sendable {
+struct Routing: Sendable {
     /// The route template (`/films/{id}`), nil for an unknown path.
-    public let template: String?
+    let template: String?
     /// What answers: the route's endpoint, or one that answers 404, 405 or a plain OPTIONS.
-    public let endpoint: Endpoint
-    public let parameters: [String: String]
+    let endpoint: Endpoint
+    let parameters: [String: String]
 
-    public init(template: String?, endpoint: Endpoint, parameters: [String: String] = [:]) {
+    init(template: String?, endpoint: Endpoint, parameters: [String: String] = [:]) {
         self.template = template
         self.endpoint = endpoint
         self.parameters = parameters
@@ -29,27 +29,27 @@ public struct Routing: Sendable {
 }
 
 /// The per-request facts, filled by the layer that knows each one.
-public struct RequestFacts: Sendable {
-    public let requestID: String
+struct RequestFacts: Sendable {
+    let requestID: String
     /// When the head of the request had arrived (monotonic).
-    public let startedAt: ContinuousClock.Instant
+    let startedAt: ContinuousClock.Instant
     /// The client address after trusted-proxy resolution (equals the peer without proxies).
-    public var clientAddress: String
+    var clientAddress: String
     /// The same client as an address (nil when the peer is not an IP address).
-    public var clientIP: IPAddress?
+    var clientIP: IPAddress?
     /// Set by authentication when a valid key was sent.
-    public var keyID: String?
-    public var role: Role?
+    var keyID: String?
+    var role: Role?
     /// Why the key the request sent was refused (it is answered 401 once rate limiting has run).
-    public var authFailure: AuthFailure?
+    var authFailure: AuthFailure?
     /// The limiter's verdict: `allowed`, `rejected`, `dry_run_rejected`, `exempt`, `disabled`.
-    public var rateLimitDecision: String = "exempt"
+    var rateLimitDecision: String = "exempt"
     /// The limits that applied to a request the limiter let through, for its response headers.
-    public var rateLimit: RateLimitResult?
+    var rateLimit: RateLimitResult?
     /// The security event this request amounts to (`auth_failure`, `forbidden`, ...), if any.
-    public var securityEvent: String?
+    var securityEvent: String?
 
-    public init(requestID: String, clientAddress: String, startedAt: ContinuousClock.Instant = .now) {
+    init(requestID: String, clientAddress: String, startedAt: ContinuousClock.Instant = .now) {
         self.requestID = requestID
         self.clientAddress = clientAddress
         self.startedAt = startedAt

@@ -1,11 +1,11 @@
 /// What a handler answers. The body is bytes; HEAD replies keep the headers and drop the body
 /// at the transport, so that `Content-Length` stays that of the GET.
-public struct Response: Sendable {
-    public var status: HTTPStatus
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
+struct Response: Sendable {
+    var status: HTTPStatus
+    var headers: HTTPHeaders
+    var body: [UInt8]
 
-    public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+    init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         // The chain adds a dozen headers on the way out (security, CORS, rate limits): one
@@ -15,12 +15,12 @@ public struct Response: Sendable {
     }
 
     /// A JSON response from already-encoded bytes.
-    public static func json(_ body: [UInt8], status: HTTPStatus = .ok) -> Response {
+    static func json(_ body: [UInt8], status: HTTPStatus = .ok) -> Response {
         // Added to the reserved list: a one-field literal would be an array of its own.
         var response = Response(status: status, body: body)
         response.headers.add("Content-Type", "application/json")
         return response
     }
 
-    public static func noContent() -> Response { Response(status: .noContent) }
+    static func noContent() -> Response { Response(status: .noContent) }
 }

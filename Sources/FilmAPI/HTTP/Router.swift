@@ -2,14 +2,14 @@
 /// anyone, keys ignored for the decision), whether the rate limiter counts it, and its handler.
 /// A class: every request carries its endpoint from the router through the chain, and a
 /// struct of closures cost retains and releases at each of those steps.
-public final class Endpoint: Sendable {
-    public let role: Role?
-    public let rateLimited: Bool
-    public let handler: Handler
+final class Endpoint: Sendable {
+    let role: Role?
+    let rateLimited: Bool
+    let handler: Handler
     /// A stricter role some requests of the route need (`GET /?like=ID` needs `voter`).
-    public let roleForRequest: (@Sendable (Request) -> Role?)?
+    let roleForRequest: (@Sendable (Request) -> Role?)?
 
-    public init(role: Role?, rateLimited: Bool = true, roleForRequest: (@Sendable (Request) -> Role?)? = nil,
+    init(role: Role?, rateLimited: Bool = true, roleForRequest: (@Sendable (Request) -> Role?)? = nil,
                 handler: @escaping Handler) {
         self.role = role
         self.rateLimited = rateLimited
@@ -18,7 +18,7 @@ public final class Endpoint: Sendable {
     }
 
     /// The least role that may make `request` (nil: anyone).
-    public func requiredRole(for request: Request) -> Role? {
+    func requiredRole(for request: Request) -> Role? {
         guard let role else { return nil }
         return max(role, roleForRequest?(request) ?? role)
     }
@@ -26,8 +26,8 @@ public final class Endpoint: Sendable {
 
 /// Maps a method and a raw path to an endpoint. Templates are literal segments and `{name}`
 /// parameters, matched segment by segment; the table is built once at start.
-public struct Router: Sendable {
-    public enum Match: Sendable {
+struct Router: Sendable {
+    enum Match: Sendable {
         case found(template: String, endpoint: Endpoint, parameters: [String: String])
         case methodNotAllowed(template: String, allow: [HTTPMethod])
         case notFound
@@ -44,10 +44,10 @@ public struct Router: Sendable {
     /// lookup instead of splitting the path (GET / is most of the traffic).
     private var literalRoutes: [String: Int] = [:]
 
-    public init() {}
+    init() {}
 
     /// Adds `endpoint` for `method` at `template`; a GET also answers HEAD unless HEAD is added.
-    public mutating func add(_ method: HTTPMethod, _ template: String, _ endpoint: Endpoint) {
+    mutating func add(_ method: HTTPMethod, _ template: String, _ endpoint: Endpoint) {
         if let index = routes.firstIndex(where: { $0.template == template }) {
             routes[index].endpoints[method] = endpoint
             return
@@ -63,7 +63,7 @@ public struct Router: Sendable {
 
     /// Every template with its methods (without the implied HEAD and OPTIONS), for
     /// `filmd routes` and the OpenAPI test.
-    public var table: [(method: HTTPMethod, template: String)] {
+    var table: [(method: HTTPMethod, template: String)] {
         routes.flatMap { route in
             route.endpoints.keys.filter { $0 != .HEAD || route.endpoints[.GET] == nil }
                 .sorted { $0.rawValue < $1.rawValue }
@@ -71,7 +71,7 @@ public struct Router: Sendable {
         }
     }
 
-    public func match(_ method: HTTPMethod, path: String) -> Match {
+    func match(_ method: HTTPMethod, path: String) -> Match {
         if let index = literalRoutes[path] { return match(method, routes[index], parameters: [:]) }
         let parts = Self.segments(of: path)
         // By index: `for route in routes` copied each route (three retains and releases).
@@ -90,7 +90,7 @@ public struct Router: Sendable {
     }
 
     /// The methods a path answers, for `Allow` and CORS preflights (nil: no such path).
-    public func methods(forPath path: String) -> [HTTPMethod]? {
+    func methods(forPath path: String) -> [HTTPMethod]? {
         let parts = Self.segments(of: path)
         for route in routes where route.segments.count == parts.count {
             if Self.bind(route.segments, to: parts) != nil { return allowedMethods(route) }

@@ -9,11 +9,11 @@ public final class LogLevelControl: Sendable {
 
     public init(_ level: Logger.Level) { raw = Atomic(Self.levels.firstIndex(of: level) ?? 2) }
 
-    public var level: Logger.Level {
+    var level: Logger.Level {
         get { Self.levels[raw.load(ordering: .relaxed)] }
         set { raw.store(Self.levels.firstIndex(of: newValue) ?? 2, ordering: .relaxed) }
     }
 
     /// Whether a message at `level` is written.
-    public func allows(_ level: Logger.Level) -> Bool { level >= self.level }
+    func allows(_ level: Logger.Level) -> Bool { level >= self.level }
 }

@@ -34,7 +34,7 @@ public final class LogSink: @unchecked Sendable {
     }
 
     /// Adds one line (a newline is appended).
-    public func write(_ line: UnsafeBufferPointer<UInt8>) {
+    func write(_ line: UnsafeBufferPointer<UInt8>) {
         lock.lock()
         buffer.append(contentsOf: line)
         buffer.append(UInt8(ascii: "\n"))
@@ -50,7 +50,7 @@ public final class LogSink: @unchecked Sendable {
     }
 
     /// Opens the file again under its name, after a rotation moved the old one away.
-    public func reopen() throws {
+    func reopen() throws {
         guard let path else { return }
         let fresh = try Self.open(path)
         lock.lock()
@@ -76,8 +76,8 @@ public final class LogSink: @unchecked Sendable {
     }
 }
 
-public struct LogSinkError: Error, CustomStringConvertible {
-    public let path: String
-    public let reason: String
-    public var description: String { "cannot open the log file \(path): \(reason)" }
+struct LogSinkError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "cannot open the log file \(path): \(reason)" }
 }

@@ -1,9 +1,9 @@
 /// `filmd_build_info{version,swift}`: what is running, as a gauge that is always 1.
-public enum BuildInfo {
-    public static let version = "0.1.0"
+enum BuildInfo {
+    static let version = "0.1.0"
 
     /// The Swift compiler that built this binary (major.minor).
-    public static let swift: String = {
+    static let swift: String = {
         #if compiler(>=6.5)
         return "6.5+"
         #elseif compiler(>=6.4)

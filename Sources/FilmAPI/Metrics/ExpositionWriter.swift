@@ -1,40 +1,40 @@
 /// The Prometheus text exposition format, version 0.0.4: `# HELP` and `# TYPE` lines, then one
 /// `name{label="value",...} number` line per sample. Label values escape `\`, `"` and line
 /// feeds; help text escapes `\` and line feeds.
-public struct ExpositionWriter {
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+struct ExpositionWriter {
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    public enum MetricType: String, Sendable {
+    enum MetricType: String, Sendable {
         case counter, gauge, histogram
     }
 
-    public private(set) var bytes: [UInt8] = []
+    private(set) var bytes: [UInt8] = []
 
-    public init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
 
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    var text: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Starts a family: its help and type lines. A family may have no samples.
-    public mutating func family(_ name: String, _ type: MetricType, help: String) {
+    mutating func family(_ name: String, _ type: MetricType, help: String) {
         append("# HELP \(name) \(Self.escapeHelp(help))\n")
         append("# TYPE \(name) \(type.rawValue)\n")
     }
 
-    public mutating func sample(_ name: String, labels: [(String, String)] = [], _ value: UInt64) {
+    mutating func sample(_ name: String, labels: [(String, String)] = [], _ value: UInt64) {
         sample(name, labels: labels, rendered: String(value))
     }
 
-    public mutating func sample(_ name: String, labels: [(String, String)] = [], _ value: Int) {
+    mutating func sample(_ name: String, labels: [(String, String)] = [], _ value: Int) {
         sample(name, labels: labels, rendered: String(value))
     }
 
-    public mutating func sample(_ name: String, labels: [(String, String)] = [], _ value: Double) {
+    mutating func sample(_ name: String, labels: [(String, String)] = [], _ value: Double) {
         sample(name, labels: labels, rendered: Self.number(value))
     }
 
     /// A histogram's series: cumulative `_bucket` lines ending with `le="+Inf"`, then `_sum`
     /// (seconds) and `_count`.
-    public mutating func histogram(_ name: String, _ labels: [(String, String)], buckets: HistogramBuckets, counts: HistogramCounts) {
+    mutating func histogram(_ name: String, _ labels: [(String, String)], buckets: HistogramBuckets, counts: HistogramCounts) {
         let cumulative = counts.cumulative
         for (index, label) in buckets.labels.enumerated() {
             sample(name + "_bucket", labels: labels + [("le", label)], cumulative[index])
@@ -64,11 +64,11 @@ public struct ExpositionWriter {
 
     private mutating func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
 
-    public static func escapeLabelValue(_ value: String) -> String {
+    static func escapeLabelValue(_ value: String) -> String {
         escape(value, quote: true)
     }
 
-    public static func escapeHelp(_ help: String) -> String {
+    static func escapeHelp(_ help: String) -> String {
         escape(help, quote: false)
     }
 
@@ -88,14 +88,14 @@ public struct ExpositionWriter {
     }
 
     /// `[a-zA-Z_:][a-zA-Z0-9_:]*`, the format's metric name syntax.
-    public static func isValidMetricName(_ name: String) -> Bool {
+    static func isValidMetricName(_ name: String) -> Bool {
         guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
         return name.utf8.allSatisfy { HTTPToken.isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":") }
     }
 
     /// A sample value or bucket bound as the format spells it: `+Inf`, `-Inf`, `NaN`, or the
     /// shortest decimal that reads back as the same double (`0.005`, `1.0`, `1e-05`).
-    public static func number(_ value: Double) -> String {
+    static func number(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
         return value.description

@@ -2,11 +2,11 @@
 /// policy and decision, an authentication failure reason). Callers pass values from a fixed
 /// vocabulary; as a guard, past `maxSeries` label sets a new one is counted as `_other`, so a
 /// bug can never grow the exposition without bound.
-public final class LabelledCounter: Sendable {
-    public let name: String
-    public let help: String
-    public let labelNames: [String]
-    public let maxSeries: Int
+final class LabelledCounter: Sendable {
+    let name: String
+    let help: String
+    let labelNames: [String]
+    let maxSeries: Int
 
     /// The label values of one series (the second is unused by one-label families).
     struct Values: Hashable, Sendable {
@@ -20,7 +20,7 @@ public final class LabelledCounter: Sendable {
     /// When set, the series are read from their owner at scrape time instead.
     private let source = Locked<(@Sendable () -> [(labels: [String], count: UInt64)])?>(nil)
 
-    public init(name: String, help: String, labelNames: [String], maxSeries: Int = 64) {
+    init(name: String, help: String, labelNames: [String], maxSeries: Int = 64) {
         precondition((1...2).contains(labelNames.count), "a labelled counter has one or two labels")
         self.name = name
         self.help = help
@@ -28,7 +28,7 @@ public final class LabelledCounter: Sendable {
         self.maxSeries = maxSeries
     }
 
-    public func increment(_ first: String, _ second: String = "") {
+    func increment(_ first: String, _ second: String = "") {
         var values = Values(first: first, second: labelNames.count == 2 ? second : "")
         counts.withLock { table in
             if table[values] == nil, table.count >= maxSeries {
@@ -40,12 +40,12 @@ public final class LabelledCounter: Sendable {
 
     /// Reads the series from the component that counts them (the rate limiter, authentication)
     /// at each scrape, replacing `increment`.
-    public func read(from owner: @escaping @Sendable () -> [(labels: [String], count: UInt64)]) {
+    func read(from owner: @escaping @Sendable () -> [(labels: [String], count: UInt64)]) {
         source.withLock { $0 = owner }
     }
 
     /// Every series as (label values in `labelNames` order, count), sorted by label values.
-    public func snapshot() -> [(labels: [String], count: UInt64)] {
+    func snapshot() -> [(labels: [String], count: UInt64)] {
         if let owner = source.withLock({ $0 }) {
             return owner().sorted { $0.labels.lexicographicallyPrecedes($1.labels) }
         }

@@ -1,10 +1,10 @@
 /// `GET /metrics` (and HEAD): the registry in the Prometheus text format, version 0.0.4.
-public struct MetricsEndpoint: Sendable {
+struct MetricsEndpoint: Sendable {
     let registry: MetricsRegistry
 
-    public init(registry: MetricsRegistry) { self.registry = registry }
+    init(registry: MetricsRegistry) { self.registry = registry }
 
-    public func scrape(_ request: Request, _ context: RequestContext) throws -> Response {
+    func scrape(_ request: Request, _ context: RequestContext) throws -> Response {
         Response(status: .ok, headers: HTTPHeaders([("Content-Type", ExpositionWriter.contentType)]),
                  body: registry.exposition().bytes)
     }

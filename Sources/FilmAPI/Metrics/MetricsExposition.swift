@@ -11,7 +11,7 @@ extension MetricsRegistry {
          "filmd_ratelimit_decisions_total", "filmd_auth_failures_total", "filmd_connections_refused_total"]
     }
 
-    public func exposition(process: ProcessMetrics? = ProcessMetrics.read()) -> ExpositionWriter {
+    func exposition(process: ProcessMetrics? = ProcessMetrics.read()) -> ExpositionWriter {
         var out = ExpositionWriter()
         out.family(Self.requestDurationName, .histogram, help: "Duration of HTTP server requests.")
         for (key, counts) in requestDurations.snapshot() {

@@ -11,63 +11,63 @@ import Synchronization
 /// this same dictionary in front of them, and the families they lack would still be ours.
 ///
 /// Thread-safe: requests on any event loop record concurrently; a scrape renders a copy.
-public final class MetricsRegistry: Sendable {
-    public let requestDurations: RequestDurations
-    public let rateLimitDecisions = LabelledCounter(
+final class MetricsRegistry: Sendable {
+    let requestDurations: RequestDurations
+    let rateLimitDecisions = LabelledCounter(
         name: "filmd_ratelimit_decisions_total", help: "Rate limiter decisions, by policy and decision.",
         labelNames: ["policy", "decision"])
-    public let authFailures = LabelledCounter(
+    let authFailures = LabelledCounter(
         name: "filmd_auth_failures_total", help: "Requests refused by authentication, by reason.",
         labelNames: ["reason"])
     /// `filmd_connections_refused_total{reason}`: connections closed at once (`per_client`: the
     /// client held its connection cap).
-    public let connectionsRefused = LabelledCounter(
+    let connectionsRefused = LabelledCounter(
         name: "filmd_connections_refused_total", help: "Connections closed at once, by reason.", labelNames: ["reason"])
     private let active = Atomic<Int>(0)
     private let gaugeSources = Locked<[GaugeSource]>([GaugeSource.trackedClientsPlaceholder])
 
-    public init(buckets: HistogramBuckets = .requestDuration) {
+    init(buckets: HistogramBuckets = .requestDuration) {
         requestDurations = RequestDurations(buckets: buckets)
     }
 
     // MARK: the request chain
 
     /// A request entered the chain (`http_server_active_requests` + 1).
-    public func requestBegan() {
+    func requestBegan() {
         active.wrappingAdd(1, ordering: .relaxed)
     }
 
     /// A request that `requestBegan` left the chain with `status`.
-    public func requestEnded(method: HTTPMethod, route: String?, status: Int, nanoseconds: UInt64) {
+    func requestEnded(method: HTTPMethod, route: String?, status: Int, nanoseconds: UInt64) {
         active.wrappingSubtract(1, ordering: .relaxed)
         requestDurations.record(method: method, route: route, status: status, nanoseconds: nanoseconds)
     }
 
     /// A request libevent refused before it was complete: its method and path are unknown.
-    public func requestRefused(status: Int) {
+    func requestRefused(status: Int) {
         requestDurations.record(method: .other, route: RequestDurations.refusedRoute, status: status, nanoseconds: 0)
     }
 
-    public var activeRequests: Int { active.load(ordering: .relaxed) }
+    var activeRequests: Int { active.load(ordering: .relaxed) }
 
     // MARK: for the rate limiter and authentication
 
     /// `filmd_ratelimit_decisions_total{policy,decision}`: `policy` is a configured policy's
     /// name, `decision` one of `allowed`, `rejected`, `dry_run_rejected`.
-    public func ratelimitDecision(policy: String, decision: String) {
+    func ratelimitDecision(policy: String, decision: String) {
         rateLimitDecisions.increment(policy, decision)
     }
 
     /// `filmd_auth_failures_total{reason}`: `reason` from a fixed vocabulary (`unknown_key`,
     /// `expired`, `revoked`, `malformed`, ...).
-    public func authFailure(reason: String) {
+    func authFailure(reason: String) {
         authFailures.increment(reason)
     }
 
     /// Adds an unlabelled gauge read at scrape time, or replaces the one of that name (the
     /// rate limiter replaces `filmd_ratelimit_tracked_clients`, reported as 0 until then).
     /// `value` runs on whichever thread serves the scrape.
-    public func registerGaugeSource(name: String, help: String, value: @escaping @Sendable () -> Double) {
+    func registerGaugeSource(name: String, help: String, value: @escaping @Sendable () -> Double) {
         precondition(ExpositionWriter.isValidMetricName(name), "not a Prometheus metric name: \(name)")
         precondition(!Self.reservedNames.contains(name) && !name.hasPrefix("process_"), "\(name) is one of the registry's own metrics")
         let source = GaugeSource(name: name, help: help, value: value)

@@ -6,17 +6,17 @@ import Glibc
 /// The `process_*` metrics every Prometheus client library exports, read from `/proc` at
 /// scrape time (nothing is recorded per request). A value that cannot be read is left out
 /// of the scrape rather than reported as zero.
-public struct ProcessMetrics: Sendable {
-    public var residentMemoryBytes: Double?
-    public var virtualMemoryBytes: Double?
-    public var cpuSeconds: Double?
-    public var openFileDescriptors: Double?
-    public var maxFileDescriptors: Double?
+struct ProcessMetrics: Sendable {
+    var residentMemoryBytes: Double?
+    var virtualMemoryBytes: Double?
+    var cpuSeconds: Double?
+    var openFileDescriptors: Double?
+    var maxFileDescriptors: Double?
 
     /// Seconds since the epoch when the process started; constant, so read once.
-    public static let startTimeSeconds: Double? = readStartTime()
+    static let startTimeSeconds: Double? = readStartTime()
 
-    public static func read() -> ProcessMetrics {
+    static func read() -> ProcessMetrics {
         let pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         var metrics = ProcessMetrics()

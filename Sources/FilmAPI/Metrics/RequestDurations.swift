@@ -5,27 +5,27 @@
 /// Recording takes one lock for a dictionary update keyed by those three values (no
 /// allocation once a series exists); the scrape copies the dictionary under the lock and
 /// renders outside it. See the README's "Metrics" section for what this costs per request.
-public final class RequestDurations: Sendable {
+final class RequestDurations: Sendable {
     /// The route label of a request whose path matches no route: never the raw path.
-    public static let unmatchedRoute = "_unmatched"
+    static let unmatchedRoute = "_unmatched"
     /// The route label of a request libevent refused before it was complete.
-    public static let refusedRoute = "_refused"
+    static let refusedRoute = "_refused"
 
-    public struct Key: Hashable, Sendable {
-        public var method: HTTPMethod
-        public var route: String
-        public var status: Int
+    struct Key: Hashable, Sendable {
+        var method: HTTPMethod
+        var route: String
+        var status: Int
     }
 
-    public let buckets: HistogramBuckets
+    let buckets: HistogramBuckets
     private let series = Locked<[Key: HistogramCounts]>([:])
 
-    public init(buckets: HistogramBuckets = .requestDuration) {
+    init(buckets: HistogramBuckets = .requestDuration) {
         self.buckets = buckets
     }
 
     /// Records one answered request; `route` nil is an unknown path.
-    public func record(method: HTTPMethod, route: String?, status: Int, nanoseconds: UInt64) {
+    func record(method: HTTPMethod, route: String?, status: Int, nanoseconds: UInt64) {
         let key = Key(method: method, route: route ?? Self.unmatchedRoute, status: status)
         let slot = buckets.slot(ofNanoseconds: nanoseconds)
         let slots = buckets.slotCount
@@ -35,7 +35,7 @@ public final class RequestDurations: Sendable {
     }
 
     /// Every series, in a stable order (route, method, status).
-    public func snapshot() -> [(key: Key, counts: HistogramCounts)] {
+    func snapshot() -> [(key: Key, counts: HistogramCounts)] {
         let table = series.withLock { $0 }
         return table.map { (key: $0.key, counts: $0.value) }.sorted { a, b in
             (a.key.route, a.key.method.rawValue, a.key.status) < (b.key.route, b.key.method.rawValue, b.key.status)
@@ -43,7 +43,7 @@ public final class RequestDurations: Sendable {
     }
 
     /// The `http.request.method` value of OpenTelemetry: the method, or `_OTHER`.
-    public static func methodLabel(_ method: HTTPMethod) -> String {
+    static func methodLabel(_ method: HTTPMethod) -> String {
         method == .other ? "_OTHER" : method.rawValue
     }
 }

@@ -5,7 +5,7 @@
 /// that budget is spent every request that sends a key is answered 429 without the key being
 /// looked at, a correct one included. Routes without a role (health) ignore keys altogether.
 /// Keys are never logged: only their id, and only once verified.
-public struct AuthenticationMiddleware: Middleware {
+struct AuthenticationMiddleware: Middleware {
     let authenticator: Authenticator
     let anonymousRole: Role?
     let limiter: RateLimiter
@@ -14,7 +14,7 @@ public struct AuthenticationMiddleware: Middleware {
     let clock: SecurityClock
     let ipv6Prefix: Int
 
-    public init(authenticator: Authenticator, anonymousRole: Role?, limiter: RateLimiter, usage: KeyUsage,
+    init(authenticator: Authenticator, anonymousRole: Role?, limiter: RateLimiter, usage: KeyUsage,
                 failures: AuthFailureCounts, clock: SecurityClock) {
         self.authenticator = authenticator
         self.anonymousRole = anonymousRole
@@ -25,7 +25,7 @@ public struct AuthenticationMiddleware: Middleware {
         ipv6Prefix = limiter.settings.ipv6PrefixLength
     }
 
-    public func enter(_ request: Request, context: inout RequestContext) throws -> Entry {
+    func enter(_ request: Request, context: inout RequestContext) throws -> Entry {
         guard context.routing.endpoint.role != nil else { return .proceed }
         let credentials = Credentials(headers: request.headers)
         guard credentials != .none else {

@@ -1,14 +1,14 @@
 /// The role check, last before the handler (SPEC §4): a bad key is 401 with
 /// `error="invalid_token"`; no key where the anonymous role is not enough is 401; a valid key
 /// without the role the request needs is 403.
-public struct AuthorizationMiddleware: Middleware {
+struct AuthorizationMiddleware: Middleware {
     let failures: AuthFailureCounts
 
-    public init(failures: AuthFailureCounts) {
+    init(failures: AuthFailureCounts) {
         self.failures = failures
     }
 
-    public func enter(_ request: Request, context: inout RequestContext) throws -> Entry {
+    func enter(_ request: Request, context: inout RequestContext) throws -> Entry {
         guard let required = context.routing.endpoint.requiredRole(for: request) else { return .proceed }
         if context.facts.authFailure != nil { throw Problem.unauthorized(keySent: true) }
         if let role = context.facts.role, role >= required { return .proceed }

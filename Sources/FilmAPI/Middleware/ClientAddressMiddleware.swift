@@ -1,13 +1,13 @@
 /// Resolves who the client is before anything counts it: the peer, or, behind trusted
 /// proxies, the address they forwarded (`context.facts.clientAddress`, logged as `client.address`).
-public struct ClientAddressMiddleware: Middleware {
+struct ClientAddressMiddleware: Middleware {
     let resolver: ClientAddressResolver
 
-    public init(resolver: ClientAddressResolver) {
+    init(resolver: ClientAddressResolver) {
         self.resolver = resolver
     }
 
-    public func enter(_ request: Request, context: inout RequestContext) -> Entry {
+    func enter(_ request: Request, context: inout RequestContext) -> Entry {
         if let peer = IPAddress(request.peer.host) {
             let client = resolver.client(of: peer, headers: request.headers)
             context.facts.clientIP = client

@@ -3,7 +3,7 @@
 /// (a network round trip, on the request's loop). The layers that answer at once cost no
 /// allocation: an async layer around an async `next` cost, per layer and request, a task
 /// frame, a reabstraction thunk and copies of the request (a tenth of a GET / when measured).
-public protocol Middleware: Sendable {
+protocol Middleware: Sendable {
     /// On the way in, with `context` changed in place. A thrown or delivered error is answered
     /// as `ErrorResponse` says, and likewise seen by the layers outside.
     func enter(_ request: Request, context: inout RequestContext) throws -> Entry
@@ -12,15 +12,15 @@ public protocol Middleware: Sendable {
 }
 
 extension Middleware {
-    public func enter(_ request: Request, context: inout RequestContext) throws -> Entry { .proceed }
-    public func leave(_ request: Request, context: RequestContext, response: inout Response) {}
+    func enter(_ request: Request, context: inout RequestContext) throws -> Entry { .proceed }
+    func leave(_ request: Request, context: RequestContext, response: inout Response) {}
 }
 
 /// How a layer's `enter` ends: now (go on, or answer: the layers inside are skipped, the ones
 /// outside see the response on the way out), or later, through a `Completion` on the request's
 /// loop, like every other step that waits (see `Answer`). Small and not generic: it is returned
 /// once per layer per request.
-public enum Entry: Sendable {
+enum Entry: Sendable {
     case proceed
     case respond(Response)
     /// Waits (a network round trip); the completion says what then, with the context as the
@@ -29,25 +29,25 @@ public enum Entry: Sendable {
 }
 
 /// What a layer that waited decided: its context changes, and an answer or nil to go on.
-public struct Resumption: Sendable {
-    public var context: RequestContext
-    public var response: Response?
+struct Resumption: Sendable {
+    var context: RequestContext
+    var response: Response?
 
-    public init(context: RequestContext, response: Response? = nil) {
+    init(context: RequestContext, response: Response? = nil) {
         self.context = context
         self.response = response
     }
 }
 
 /// A handler: the innermost step of the chain, answering now or later like a layer.
-public typealias Handler = @Sendable (Request, RequestContext) throws -> Answer<Response>
+typealias Handler = @Sendable (Request, RequestContext) throws -> Answer<Response>
 
 /// The layers, outermost first, around the endpoint the request was routed to.
-public struct MiddlewareChain: Sendable {
+struct MiddlewareChain: Sendable {
     let layers: [any Middleware]
     let errors: @Sendable (any Error, RequestContext) -> Response
 
-    public init(_ layers: [any Middleware], errors: @escaping @Sendable (any Error, RequestContext) -> Response) {
+    init(_ layers: [any Middleware], errors: @escaping @Sendable (any Error, RequestContext) -> Response) {
         self.layers = layers
         self.errors = errors
     }
@@ -55,13 +55,13 @@ public struct MiddlewareChain: Sendable {
     /// Runs the request through every layer and its endpoint. Most requests are answered now
     /// (reads need no task and no completion); the rest when what they wait for completes.
     /// Never fails: errors are responses by then.
-    public func start(_ request: Request, context: RequestContext) -> Answer<Response> {
+    func start(_ request: Request, context: RequestContext) -> Answer<Response> {
         var context = context
         return run(request, &context, from: 0)
     }
 
     /// Awaits the answer where no event loop serves the request (tests).
-    public func respond(to request: Request, context: RequestContext) async -> Response {
+    func respond(to request: Request, context: RequestContext) async -> Response {
         do {
             return try await start(request, context: context).value()
         } catch {

@@ -3,14 +3,14 @@ import Logging
 /// Applies the rate limits (SPEC §2) after authentication, so that `key_by: api_key` can key
 /// an authenticated request by its key id. Over the limit: 429 with `Retry-After`. Every
 /// response of a limited route, errors included, carries `RateLimit-Policy` and `RateLimit`.
-public struct RateLimitMiddleware: Middleware {
+struct RateLimitMiddleware: Middleware {
     let limiter: RateLimiter
     let clock: SecurityClock
     let logger: Logger
     private let keyByAPIKey: Bool
     private let ipv6Prefix: Int
 
-    public init(limiter: RateLimiter, clock: SecurityClock, logger: Logger) {
+    init(limiter: RateLimiter, clock: SecurityClock, logger: Logger) {
         self.limiter = limiter
         self.clock = clock
         self.logger = logger
@@ -18,7 +18,7 @@ public struct RateLimitMiddleware: Middleware {
         ipv6Prefix = limiter.settings.ipv6PrefixLength
     }
 
-    public func enter(_ request: Request, context: inout RequestContext) throws -> Entry {
+    func enter(_ request: Request, context: inout RequestContext) throws -> Entry {
         guard context.routing.endpoint.rateLimited else {
             context.facts.rateLimitDecision = limiter.exempt().decision.rawValue
             return .proceed
@@ -40,7 +40,7 @@ public struct RateLimitMiddleware: Middleware {
     }
 
     /// Every answer of a limited route carries the limits, errors from the layers inside included.
-    public func leave(_ request: Request, context: RequestContext, response: inout Response) {
+    func leave(_ request: Request, context: RequestContext, response: inout Response) {
         context.facts.rateLimit?.decorate(&response.headers)
     }
 

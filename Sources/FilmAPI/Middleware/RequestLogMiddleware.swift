@@ -1,22 +1,22 @@
 /// One JSON line per request when its response is ready (SPEC §5), rejected requests
 /// included. Written straight into the sink with `JSONWriter`: a swift-log metadata dictionary
 /// per request costs more than the rest of the log line.
-public struct RequestLogMiddleware: Middleware {
+struct RequestLogMiddleware: Middleware {
     let log: RequestLog
 
-    public init(log: RequestLog) { self.log = log }
+    init(log: RequestLog) { self.log = log }
 
-    public func leave(_ request: Request, context: RequestContext, response: inout Response) {
+    func leave(_ request: Request, context: RequestContext, response: inout Response) {
         log.record(request: request, context: context, response: response)
     }
 }
 
 /// The request log line's writer, shared by the chain and the transport's refusals.
-public struct RequestLog: Sendable {
+struct RequestLog: Sendable {
     let sink: LogSink
     let level: LogLevelControl
 
-    public init(sink: LogSink, level: LogLevelControl) {
+    init(sink: LogSink, level: LogLevelControl) {
         self.sink = sink
         self.level = level
     }
@@ -24,7 +24,7 @@ public struct RequestLog: Sendable {
     static let userAgentLimit = 256
     static let pathLimit = 512
 
-    public func record(request: Request, context: RequestContext, response: Response) {
+    func record(request: Request, context: RequestContext, response: Response) {
         let event = context.facts.securityEvent ?? Self.securityEvent(for: response.status)
         if level.allows(.info) { recordRequest(request: request, context: context, response: response, event: event) }
         if let event, level.allows(.warning) { recordSecurityEvent(event, request: request, context: context, status: response.status) }

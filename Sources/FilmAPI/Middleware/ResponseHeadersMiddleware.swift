@@ -1,25 +1,25 @@
 /// The headers every response carries (SPEC §3): `X-Request-ID` and the security headers.
 /// The console page brings its own Content-Security-Policy, which is kept.
-public struct ResponseHeadersMiddleware: Middleware {
+struct ResponseHeadersMiddleware: Middleware {
     let crossOriginResourcePolicy: String
     /// The security headers of a response that brings none of its own, over plain HTTP: the
     /// usual case, checked and formatted once.
     let usual: HeaderBlock
 
-    public init(crossOriginResourcePolicy: String) {
+    init(crossOriginResourcePolicy: String) {
         self.crossOriginResourcePolicy = crossOriginResourcePolicy
         usual = HeaderBlock([("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", Self.contentSecurityPolicy),
                              ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-store"),
                              ("Cross-Origin-Resource-Policy", crossOriginResourcePolicy)])
     }
 
-    public static let contentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
+    static let contentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
 
-    public func leave(_ request: Request, context: RequestContext, response: inout Response) {
+    func leave(_ request: Request, context: RequestContext, response: inout Response) {
         decorate(&response, requestID: context.facts.requestID, secure: request.isSecure)
     }
 
-    public func decorate(_ response: inout Response, requestID: String, secure: Bool) {
+    func decorate(_ response: inout Response, requestID: String, secure: Bool) {
         response.headers.add("X-Request-ID", requestID)
         let ownPolicy = response.headers.contains("Content-Security-Policy")
         let ownCaching = response.headers.contains("Cache-Control")

@@ -3,15 +3,15 @@
 /// not trusted is the client; a client can prepend whatever it likes, but only the entries
 /// the trusted proxies appended are ever reached. A hop that is not an address ends the walk
 /// at the last trusted one; when every hop is trusted, the farthest is the client.
-public struct ClientAddressResolver: Sendable {
+struct ClientAddressResolver: Sendable {
     let trusted: [AddressRange]
 
-    public init(trustedProxies: [String]) {
+    init(trustedProxies: [String]) {
         trusted = trustedProxies.compactMap(AddressRange.init)
     }
 
     /// The client behind `peer`: the peer itself unless it is a trusted proxy.
-    public func client(of peer: IPAddress, headers: HTTPHeaders) -> IPAddress {
+    func client(of peer: IPAddress, headers: HTTPHeaders) -> IPAddress {
         guard !trusted.isEmpty, isTrusted(peer) else { return peer }
         var client = peer
         for hop in ForwardedHops.hops(in: headers).reversed() {
@@ -22,9 +22,9 @@ public struct ClientAddressResolver: Sendable {
         return client
     }
 
-    public var hasTrustedProxies: Bool { !trusted.isEmpty }
+    var hasTrustedProxies: Bool { !trusted.isEmpty }
 
-    public func isTrusted(_ address: IPAddress) -> Bool {
+    func isTrusted(_ address: IPAddress) -> Bool {
         trusted.contains { $0.contains(address) }
     }
 }

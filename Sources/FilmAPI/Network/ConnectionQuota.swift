@@ -4,8 +4,8 @@ import Synchronization
 /// /64, holds at most `perClient`, and never more than half of the global cap, so that no one
 /// client can fill it; trusted proxies are exempt (the rate limiter tells their clients apart).
 /// Shared by every event loop: connections from one client may land on any of them.
-public final class ConnectionQuota: Sendable {
-    public enum Admission: Sendable, Equatable {
+final class ConnectionQuota: Sendable {
+    enum Admission: Sendable, Equatable {
         case refused
         /// Admitted without counting (a trusted proxy, or no cap): no release follows.
         case uncounted
@@ -22,7 +22,7 @@ public final class ConnectionQuota: Sendable {
     private let state: Locked<State>
     private let refusals = Atomic<UInt64>(0)
 
-    public init(perClient: Int, maxConnections: Int, trustedProxies: [String]) {
+    init(perClient: Int, maxConnections: Int, trustedProxies: [String]) {
         state = Locked(State(limit: Self.limit(perClient: perClient, maxConnections: maxConnections),
                              trusted: ClientAddressResolver(trustedProxies: trustedProxies)))
     }
@@ -35,7 +35,7 @@ public final class ConnectionQuota: Sendable {
     }
 
     /// A reloaded configuration; connections open now stay counted under their key.
-    public func update(perClient: Int, maxConnections: Int, trustedProxies: [String]) {
+    func update(perClient: Int, maxConnections: Int, trustedProxies: [String]) {
         let limit = Self.limit(perClient: perClient, maxConnections: maxConnections)
         let trusted = ClientAddressResolver(trustedProxies: trustedProxies)
         state.withLock {
@@ -45,9 +45,9 @@ public final class ConnectionQuota: Sendable {
     }
 
     /// Connections refused so far (`filmd_connections_refused_total`).
-    public var refused: UInt64 { refusals.load(ordering: .relaxed) }
+    var refused: UInt64 { refusals.load(ordering: .relaxed) }
 
-    public func admit(_ peer: IPAddress) -> Admission {
+    func admit(_ peer: IPAddress) -> Admission {
         let key = ClientKey(address: peer, ipv6Prefix: 64)
         let admission: Admission = state.withLock { state in
             guard state.limit > 0, !state.trusted.isTrusted(peer) else { return .uncounted }
@@ -61,7 +61,7 @@ public final class ConnectionQuota: Sendable {
     }
 
     /// A connection that `admit` counted has closed.
-    public func release(_ peer: IPAddress) {
+    func release(_ peer: IPAddress) {
         let key = ClientKey(address: peer, ipv6Prefix: 64)
         state.withLock { state in
             guard let open = state.open[key] else { return }

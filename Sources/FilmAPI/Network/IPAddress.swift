@@ -4,14 +4,14 @@ import Glibc
 
 /// An IPv4 or IPv6 address as 128 bits (IPv4 as `::ffff:a.b.c.d`), so that ranges and prefixes
 /// work the same for both. Two words, no heap: every request parses its peer's address.
-public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
+struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     /// The first and last 64 bits, in network order (the first byte is the top byte of `high`).
-    public let high: UInt64
-    public let low: UInt64
+    let high: UInt64
+    let low: UInt64
 
-    public var isIPv4: Bool { high == 0 && low >> 32 == 0xFFFF }
+    var isIPv4: Bool { high == 0 && low >> 32 == 0xFFFF }
 
-    public init?(_ text: some StringProtocol) {
+    init?(_ text: some StringProtocol) {
         var text = String(text)
         guard let (high, low) = text.withUTF8(Self.parse) else { return nil }
         self.high = high
@@ -47,12 +47,12 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The address with every bit after the first `prefix` bits cleared.
-    public func masked(to prefix: Int) -> IPAddress {
+    func masked(to prefix: Int) -> IPAddress {
         func mask(_ bits: Int) -> UInt64 { bits <= 0 ? 0 : bits >= 64 ? .max : ~(UInt64.max >> UInt64(bits)) }
         return IPAddress(high: high & mask(prefix), low: low & mask(prefix - 64))
     }
 
-    public var description: String {
+    var description: String {
         if isIPv4 { return (0..<4).map { String(low >> (24 - 8 * $0) & 0xFF) }.joined(separator: ".") }
         var address = in6_addr()
         withUnsafeMutableBytes(of: &address) { raw in
@@ -66,12 +66,12 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// An address or CIDR range (`10.0.0.0/8`, `2001:db8::/32`, `127.0.0.1`).
-public struct AddressRange: Sendable, Hashable {
-    public let network: IPAddress
+struct AddressRange: Sendable, Hashable {
+    let network: IPAddress
     /// The prefix length in the 128-bit space.
-    public let prefix: Int
+    let prefix: Int
 
-    public init?(_ text: String) {
+    init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), let address = IPAddress(parts[0]) else { return nil }
         let width = address.isIPv4 ? 32 : 128
@@ -84,7 +84,7 @@ public struct AddressRange: Sendable, Hashable {
         network = address.masked(to: prefix)
     }
 
-    public func contains(_ address: IPAddress) -> Bool {
+    func contains(_ address: IPAddress) -> Bool {
         address.masked(to: prefix) == network
     }
 }

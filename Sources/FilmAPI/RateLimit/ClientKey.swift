@@ -1,6 +1,6 @@
 /// Whom a counter belongs to, in 16 bytes: an IPv4 address, an IPv6 prefix (`/64` by
 /// default, so one host cannot multiply its allowance across its own subnet), or an API key id.
-public struct ClientKey: Hashable, Sendable {
+struct ClientKey: Hashable, Sendable {
     let high: UInt64
     let low: UInt64
 
@@ -10,14 +10,14 @@ public struct ClientKey: Hashable, Sendable {
     }
 
     /// IPv4 addresses whole; IPv6 addresses cut to their first `ipv6Prefix` bits.
-    public init(address: IPAddress, ipv6Prefix: Int) {
+    init(address: IPAddress, ipv6Prefix: Int) {
         let keyed = address.isIPv4 ? address : address.masked(to: ipv6Prefix)
         self.init(high: keyed.high, low: keyed.low)
     }
 
     /// An API key id, as `ff` followed by the id's bytes: ff00::/8 is multicast, never the
     /// source address of a connection, so a key can never share a counter with an address.
-    public init(keyID: String) {
+    init(keyID: String) {
         var bytes = [UInt8](repeating: 0, count: 16)
         bytes[0] = 0xFF
         for (offset, byte) in keyID.utf8.prefix(15).enumerated() { bytes[offset + 1] = byte }

@@ -45,8 +45,8 @@ struct DecisionCounts {
 }
 
 /// One line of the decisions snapshot.
-public struct RateLimitDecisionCount: Sendable, Equatable {
-    public let policy: String
-    public let decision: String
-    public let count: Int
+struct RateLimitDecisionCount: Sendable, Equatable {
+    let policy: String
+    let decision: String
+    let count: Int
 }

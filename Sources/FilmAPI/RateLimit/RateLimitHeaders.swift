@@ -2,7 +2,7 @@
 /// `RateLimit-Policy: "hour";q=50;w=3600, "second";q=1;w=1` (every policy that applied) and
 /// `RateLimit: "second";r=0;t=1` (the one closest to exhaustion), plus `Retry-After` on 429.
 extension RateLimitResult {
-    public var statusHeader: String? {
+    var statusHeader: String? {
         guard let best = closestIndex else { return nil }
         let name = states[best].policy.name, remaining = states[best].remaining, reset = states[best].reset
         return ASCIIText.string(capacity: name.utf8.count + 48) { text in
@@ -16,7 +16,7 @@ extension RateLimitResult {
     }
 
     /// Adds the headers a limited response carries; nothing for exempt or disabled requests.
-    public func decorate(_ headers: inout HTTPHeaders) {
+    func decorate(_ headers: inout HTTPHeaders) {
         guard !states.isEmpty, let status = statusHeader else { return }
         headers.set("RateLimit-Policy", policyHeader)
         headers.set("RateLimit", status)

@@ -1,12 +1,12 @@
 /// One limit as the limiter applies it: a quota of `quota` requests per `window` seconds,
 /// with the name it has in the `RateLimit` and `RateLimit-Policy` headers and in metrics.
-public struct RateLimitPolicy: Sendable, Equatable {
+struct RateLimitPolicy: Sendable, Equatable {
     /// The policy's name in headers and metric labels: `hour`, `second`, `app-hour`, `auth-minute`.
-    public let name: String
+    let name: String
     /// `q`: requests allowed per window.
-    public let quota: Int
+    let quota: Int
     /// `w`: the window, in seconds.
-    public let window: Int
+    let window: Int
 
     /// The window in nanoseconds.
     let windowNanoseconds: Int64
@@ -16,7 +16,7 @@ public struct RateLimitPolicy: Sendable, Equatable {
     /// (`w − T`): a client is over this policy while its arrival time is further ahead.
     var lead: Int64 { windowNanoseconds - interval }
 
-    public init(name: String, quota: Int, window: Int) {
+    init(name: String, quota: Int, window: Int) {
         self.name = name
         self.quota = quota
         self.window = window

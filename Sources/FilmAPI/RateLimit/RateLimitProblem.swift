@@ -1,6 +1,6 @@
 extension Problem {
     /// 429 with `Retry-After` and the rate-limit headers of the decision.
-    public static func rateLimited(_ result: RateLimitResult) -> Problem {
+    static func rateLimited(_ result: RateLimitResult) -> Problem {
         var headers = HTTPHeaders()
         result.decorate(&headers)
         let seconds = result.retryAfter == 1 ? "1 second" : "\(result.retryAfter) seconds"

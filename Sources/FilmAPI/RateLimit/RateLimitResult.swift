@@ -1,7 +1,7 @@
 /// What the limiter decided for one request, with the state of every policy that applied
 /// (for the `RateLimit-Policy` and `RateLimit` headers and `Retry-After`).
-public struct RateLimitResult: Sendable {
-    public enum Decision: String, Sendable, CaseIterable {
+struct RateLimitResult: Sendable {
+    enum Decision: String, Sendable, CaseIterable {
         case allowed, rejected
         case dryRunRejected = "dry_run_rejected"
         case exempt, disabled
@@ -9,28 +9,28 @@ public struct RateLimitResult: Sendable {
 
     /// One applied policy after the decision: `r` requests remaining, `t` seconds until the
     /// client's quota under it is full again.
-    public struct PolicyState: Sendable, Equatable {
-        public let policy: RateLimitPolicy
-        public let remaining: Int
-        public let reset: Int
+    struct PolicyState: Sendable, Equatable {
+        let policy: RateLimitPolicy
+        let remaining: Int
+        let reset: Int
         /// This policy is the one (or one of those) that refused the request.
-        public let exceeded: Bool
+        let exceeded: Bool
     }
 
-    public var decision: Decision
-    public var states: [PolicyState] = []
+    var decision: Decision
+    var states: [PolicyState] = []
     /// `RateLimit-Policy`: every policy that applied (written once per route at start).
-    public var policyHeader = ""
+    var policyHeader = ""
     /// Whole seconds (at least 1) until the request would be admitted; 0 when it was.
-    public var retryAfter = 0
+    var retryAfter = 0
     /// The client shares the overflow row because the table was full.
-    public var overflowed = false
+    var overflowed = false
 
-    public static let exempt = RateLimitResult(decision: .exempt)
-    public static let disabled = RateLimitResult(decision: .disabled)
+    static let exempt = RateLimitResult(decision: .exempt)
+    static let disabled = RateLimitResult(decision: .disabled)
 
     /// The policy closest to exhaustion: fewest requests remaining, then the longest reset.
-    public var closest: PolicyState? { closestIndex.map { states[$0] } }
+    var closest: PolicyState? { closestIndex.map { states[$0] } }
 
     /// Where `closest` is in `states`: compared in place, since copying a state copies its policy.
     var closestIndex: Int? {

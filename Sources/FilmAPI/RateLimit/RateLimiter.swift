@@ -8,8 +8,8 @@ import Foundation
 /// allowance by the number of loops its connections land on. Every call holds one lock for
 /// a few hash lookups and integer updates (well under a microsecond), which is cheap next to
 /// the rest of a request even with several loops.
-public final class RateLimiter: @unchecked Sendable {
-    public let settings: RateLimitSettings
+final class RateLimiter: @unchecked Sendable {
+    let settings: RateLimitSettings
     let layout: RateLimitLayout
     private let lock = NSLock()
     private var requests: ClientTable
@@ -17,7 +17,7 @@ public final class RateLimiter: @unchecked Sendable {
     private var counts: DecisionCounts
     private var lastOverflowNotice: Int64?
 
-    public init(settings: RateLimitSettings, routes: [(method: HTTPMethod, template: String)]) {
+    init(settings: RateLimitSettings, routes: [(method: HTTPMethod, template: String)]) {
         self.settings = settings
         layout = RateLimitLayout(settings: settings, routes: routes)
         let policies = layout.policies
@@ -28,15 +28,15 @@ public final class RateLimiter: @unchecked Sendable {
         counts = DecisionCounts(policies: layout.policies)
     }
 
-    public var policies: [RateLimitPolicy] { layout.policies }
+    var policies: [RateLimitPolicy] { layout.policies }
     /// `rate_limits.routes` keys that match no route.
-    public var unknownRoutes: [String] { layout.unknownRoutes }
+    var unknownRoutes: [String] { layout.unknownRoutes }
 
     /// Decides one request of `client` on `route` (a template, nil when no route matched) and,
     /// when every applicable policy admits it, counts it. A rejected request counts nowhere,
     /// so hammering while limited does not prolong the wait. Dry run decides the same way
     /// and reports `dry_run_rejected` instead of rejecting.
-    public func check(_ client: ClientKey, method: HTTPMethod, route: String?, now: Int64) -> RateLimitResult {
+    func check(_ client: ClientKey, method: HTTPMethod, route: String?, now: Int64) -> RateLimitResult {
         guard settings.enabled else { return count(.disabled) }
         let counters = layout.counters(method: method, template: route)
         guard !counters.counters.isEmpty else { return count(.exempt) }
@@ -51,7 +51,7 @@ public final class RateLimiter: @unchecked Sendable {
 
     /// Whether `client` may attempt authentication now (its failure budget is not spent);
     /// counts nothing. A request that sends a key is refused with 429 when this says so.
-    public func authAttempt(_ client: ClientKey, now: Int64) -> RateLimitResult {
+    func authAttempt(_ client: ClientKey, now: Int64) -> RateLimitResult {
         guard settings.enabled, !layout.authFailures.counters.isEmpty else { return .disabled }
         lock.lock()
         defer { lock.unlock() }
@@ -66,7 +66,7 @@ public final class RateLimiter: @unchecked Sendable {
     }
 
     /// A request on a route the limiter never counts (`/healthz`, `/readyz`, `/metrics`).
-    public func exempt() -> RateLimitResult {
+    func exempt() -> RateLimitResult {
         count(settings.enabled ? .exempt : .disabled)
     }
 
@@ -78,7 +78,7 @@ public final class RateLimiter: @unchecked Sendable {
     }
 
     /// Counts one failed authentication of `client`.
-    public func recordAuthFailure(_ client: ClientKey, now: Int64) {
+    func recordAuthFailure(_ client: ClientKey, now: Int64) {
         guard settings.enabled, !layout.authFailures.counters.isEmpty else { return }
         lock.lock()
         defer { lock.unlock() }
@@ -87,7 +87,7 @@ public final class RateLimiter: @unchecked Sendable {
     }
 
     /// True at most once a minute while new clients land in the overflow rows (for a log line).
-    public func takeOverflowNotice(now: Int64) -> Bool {
+    func takeOverflowNotice(now: Int64) -> Bool {
         lock.lock()
         defer { lock.unlock() }
         if let last = lastOverflowNotice, now - last < 60_000_000_000 { return false }
@@ -97,27 +97,27 @@ public final class RateLimiter: @unchecked Sendable {
 
     /// What one tracked client costs in the request table, in bytes (stated in the README and
     /// logged at start).
-    public var bytesPerClient: Int { ClientTable.bytesPerClient(width: layout.width, capacity: settings.maxClients) }
+    var bytesPerClient: Int { ClientTable.bytesPerClient(width: layout.width, capacity: settings.maxClients) }
 
     /// Counters (policies × scopes) in each client's row.
-    public var countersPerClient: Int { layout.width }
+    var countersPerClient: Int { layout.width }
 
     /// Clients tracked one by one in the request table (at most `rate_limits.max_clients`).
-    public var trackedClients: Int {
+    var trackedClients: Int {
         lock.lock()
         defer { lock.unlock() }
         return requests.count
     }
 
     /// Clients with failed authentications being remembered (same cap, separate table).
-    public var trackedAuthFailureClients: Int {
+    var trackedAuthFailureClients: Int {
         lock.lock()
         defer { lock.unlock() }
         return failures.count
     }
 
     /// Decisions so far by policy name and decision (`filmd_ratelimit_decisions_total`).
-    public var decisions: [RateLimitDecisionCount] {
+    var decisions: [RateLimitDecisionCount] {
         lock.lock()
         defer { lock.unlock() }
         return counts.snapshot()

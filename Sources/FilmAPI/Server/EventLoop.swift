@@ -4,7 +4,7 @@ import Foundation
 /// One libevent event loop on its own thread, where every evhttp call must be made; also the
 /// queue the completions of its requests run on, and a Swift serial executor. Work from other
 /// threads is queued under a lock and the loop is woken once per batch.
-public final class EventLoop: SerialExecutor, @unchecked Sendable {
+final class EventLoop: SerialExecutor, @unchecked Sendable {
     let base: OpaquePointer
     private var wakeEvent: OpaquePointer?
     private let lock = NSLock()
@@ -19,7 +19,7 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
         return evthread_use_pthreads() == 0
     }()
 
-    public init() throws {
+    init() throws {
         guard Self.threadingReady, let base = Self.newBase() else { throw ServerError.eventLoop }
         self.base = base
         let context = Unmanaged.passUnretained(self).toOpaque()
@@ -45,28 +45,28 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
     }
 
     /// Runs the loop on the calling thread until `stop()`.
-    public func run() {
+    func run() {
         thread = pthread_self()
         event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
         runQueuedJobs()
     }
 
     /// Ends `run()` after the current iteration. Any thread.
-    public func stop() {
+    func stop() {
         execute { [self] in event_base_loopbreak(base) }
     }
 
-    public var inLoopThread: Bool {
+    var inLoopThread: Bool {
         guard let thread else { return false }
         return pthread_equal(thread, pthread_self()) != 0
     }
 
     /// Runs `body` on the loop thread, soon. Any thread.
-    public func execute(_ body: @escaping @Sendable () -> Void) {
+    func execute(_ body: @escaping @Sendable () -> Void) {
         submit(.closure(body))
     }
 
-    public func enqueue(_ job: consuming ExecutorJob) {
+    func enqueue(_ job: consuming ExecutorJob) {
         submit(.job(UnownedJob(job)))
     }
 
@@ -78,12 +78,12 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
         if wake { event_active(wakeEvent, EV_READ, 0) }
     }
 
-    public func checkIsolated() {
+    func checkIsolated() {
         precondition(inLoopThread, "not on the event loop thread")
     }
 
     /// Lets `Task.immediate` isolated to this loop start synchronously on the loop thread.
-    public func isIsolatingCurrentContext() -> Bool? { inLoopThread }
+    func isIsolatingCurrentContext() -> Bool? { inLoopThread }
 
     private func runQueuedJobs() {
         lock.lock()

@@ -1,5 +1,5 @@
 /// What the transport hands requests to: the application, or a test double.
-public protocol HTTPHandler: Sendable {
+protocol HTTPHandler: Sendable {
     /// Answers one complete request, now or later (on the completion's queue, the request's
     /// loop). Never fails: errors are responses by now.
     func start(_ request: Request) -> Answer<Response>
@@ -10,17 +10,17 @@ public protocol HTTPHandler: Sendable {
 }
 
 /// The transport limits of SPEC §6 that the evhttp server enforces.
-public struct TransportLimits: Sendable, Equatable {
-    public var maxBodyBytes: Int
-    public var maxHeaderBytes: Int
-    public var maxURIBytes: Int
-    public var headerTimeoutMilliseconds: Int
+struct TransportLimits: Sendable, Equatable {
+    var maxBodyBytes: Int
+    var maxHeaderBytes: Int
+    var maxURIBytes: Int
+    var headerTimeoutMilliseconds: Int
     /// The whole request, head and body, from its first byte.
-    public var requestTimeoutMilliseconds: Int
-    public var idleTimeoutSeconds: Int
-    public var maxConnections: Int
+    var requestTimeoutMilliseconds: Int
+    var idleTimeoutSeconds: Int
+    var maxConnections: Int
 
-    public init(maxBodyBytes: Int = 16384, maxHeaderBytes: Int = 16384, maxURIBytes: Int = 4096,
+    init(maxBodyBytes: Int = 16384, maxHeaderBytes: Int = 16384, maxURIBytes: Int = 4096,
                 headerTimeoutMilliseconds: Int = 10000, requestTimeoutMilliseconds: Int = 30000, idleTimeoutSeconds: Int = 60,
                 maxConnections: Int = 1024) {
         self.maxBodyBytes = maxBodyBytes

@@ -3,8 +3,8 @@ internal import CLibEvent
 /// One evhttp server on one event loop. Every evhttp call happens on that loop's thread:
 /// requests arrive there, answers that come later are delivered there (their completions run
 /// on the loop), and replies are sent from it.
-public final class HTTPServer: @unchecked Sendable {
-    public let loop: EventLoop
+final class HTTPServer: @unchecked Sendable {
+    let loop: EventLoop
     private let http: OpaquePointer
     private var handler: any HTTPHandler
     private var limits: TransportLimits
@@ -16,7 +16,7 @@ public final class HTTPServer: @unchecked Sendable {
     private var draining = false
 
     /// `quota` decides on each new connection by its peer (shared by every loop's server).
-    public init(loop: EventLoop, handler: any HTTPHandler, limits: TransportLimits, tls: TLSContext? = nil,
+    init(loop: EventLoop, handler: any HTTPHandler, limits: TransportLimits, tls: TLSContext? = nil,
                 quota: ConnectionQuota? = nil) throws {
         guard let http = evhttp_new(loop.base) else { throw ServerError.eventLoop }
         self.loop = loop
@@ -66,7 +66,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Serves connections accepted on `socket`, which stays open when this server stops (other
     /// loops may share it). Loop thread, before or while running.
-    public func serve(_ socket: ListeningSocket) throws {
+    func serve(_ socket: ListeningSocket) throws {
         guard filmd_http_guard_listen(http, socket.descriptor) == 0 else {
             throw ServerError.listen("evhttp refused the listening socket")
         }
@@ -74,22 +74,22 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Requests in flight: handed to the handler and not yet answered, or with their head
     /// received and their body still arriving. Loop thread.
-    public var inFlight: Int { answering + filmd_http_receiving_bodies(http) }
+    var inFlight: Int { answering + filmd_http_receiving_bodies(http) }
 
     /// Stops accepting new connections; connections already open are served on, and each
     /// reply from now on closes its connection. Loop thread.
-    public func stopAccepting() {
+    func stopAccepting() {
         filmd_http_guard_stop_listening(http)
         draining = true
     }
 
     /// Serves later requests with `handler` (a reloaded configuration). Loop thread.
-    public func replace(handler: any HTTPHandler) {
+    func replace(handler: any HTTPHandler) {
         loop.checkIsolated()
         self.handler = handler
     }
 
-    public func apply(_ limits: TransportLimits) {
+    func apply(_ limits: TransportLimits) {
         self.limits = limits
         evhttp_set_max_body_size(http, Int(limits.maxBodyBytes))
         evhttp_set_max_headers_size(http, Int(limits.maxHeaderBytes))
@@ -110,7 +110,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    public var openConnections: Int { filmd_http_open_connections(http) }
+    var openConnections: Int { filmd_http_open_connections(http) }
 
     private func receive(_ raw: RawRequest) {
         answering += 1

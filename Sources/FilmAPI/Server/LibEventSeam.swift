@@ -4,19 +4,19 @@ internal import CLibEvent
 /// functions filmd interposes (see `self_check.c`). Without them libevent answers clients
 /// with its HTML error pages and lets through what the guard refuses, so the server does not
 /// start.
-public struct LibEventSeam: Sendable {
+struct LibEventSeam: Sendable {
     /// The interposed functions libevent did not call ours of; empty when the seam holds.
-    public let bypassed: [String]
+    let bypassed: [String]
     /// libevent's `event_get_version()` and the file its HTTP functions come from.
-    public let version: String
-    public let library: String
+    let version: String
+    let library: String
     /// The probe itself could not run (no loopback socket, or no reply in time).
-    public let probeFailed: Bool
+    let probeFailed: Bool
 
-    public var holds: Bool { bypassed.isEmpty && !probeFailed }
+    var holds: Bool { bypassed.isEmpty && !probeFailed }
 
     /// Runs the probe: a throwaway server on loopback, a few milliseconds.
-    public static func check() -> LibEventSeam {
+    static func check() -> LibEventSeam {
         _ = EventLoop.threadingReady  // libevent's allocator and threading come first
         var check = filmd_seam_check()
         let rc = filmd_seam_self_check(&check)

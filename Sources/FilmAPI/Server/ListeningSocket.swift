@@ -5,13 +5,13 @@ import Glibc
 
 /// A listening TCP socket, opened here (or inherited from systemd) and handed to evhttp; the
 /// same descriptor can serve several event loops.
-public struct ListeningSocket: Sendable {
-    public let descriptor: Int32
+struct ListeningSocket: Sendable {
+    let descriptor: Int32
 
-    public init(descriptor: Int32) { self.descriptor = descriptor }
+    init(descriptor: Int32) { self.descriptor = descriptor }
 
     /// Binds and listens on `host:port` (port 0: any free port).
-    public static func open(host: String, port: Int, backlog: Int32 = 1024, reusePort: Bool = false) throws -> ListeningSocket {
+    static func open(host: String, port: Int, backlog: Int32 = 1024, reusePort: Bool = false) throws -> ListeningSocket {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -42,7 +42,7 @@ public struct ListeningSocket: Sendable {
     }
 
     /// The sockets systemd passed (`LISTEN_FDS`, `LISTEN_PID`), if they are meant for this process.
-    public static func inherited(environment: [String: String] = ProcessInfo.processInfo.environment) -> [ListeningSocket] {
+    static func inherited(environment: [String: String] = ProcessInfo.processInfo.environment) -> [ListeningSocket] {
         guard let pid = environment["LISTEN_PID"].flatMap(Int32.init), pid == getpid(),
               let count = environment["LISTEN_FDS"].flatMap(Int32.init), count > 0 else { return [] }
         return (0..<count).map { offset in
@@ -54,7 +54,7 @@ public struct ListeningSocket: Sendable {
     }
 
     /// The local address and port the socket is bound to.
-    public var localAddress: (host: String, port: Int) {
+    var localAddress: (host: String, port: Int) {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let ok = withUnsafeMutablePointer(to: &storage) {
@@ -71,5 +71,5 @@ public struct ListeningSocket: Sendable {
         return (String(cString: host), Int(String(cString: service)) ?? 0)
     }
 
-    public func close() { _ = Glibc.close(descriptor) }
+    func close() { _ = Glibc.close(descriptor) }
 }

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Signals and timers delivered on an event loop's thread, as Swift closures.
-public final class LoopEvent: @unchecked Sendable {
+final class LoopEvent: @unchecked Sendable {
     private var event: OpaquePointer?
     private let action: () -> Void
 
@@ -14,7 +14,7 @@ public final class LoopEvent: @unchecked Sendable {
 
     /// Calls `action` on the loop each time `signal` arrives (libevent's signal handling, so
     /// the action runs as ordinary loop code, not in a signal handler).
-    public static func signal(_ number: Int32, on loop: EventLoop, _ action: @escaping () -> Void) -> LoopEvent {
+    static func signal(_ number: Int32, on loop: EventLoop, _ action: @escaping () -> Void) -> LoopEvent {
         let box = LoopEvent(action: action)
         box.event = event_new(loop.base, number, Int16(EV_SIGNAL | EV_PERSIST), fire, Unmanaged.passUnretained(box).toOpaque())
         event_add(box.event, nil)
@@ -22,7 +22,7 @@ public final class LoopEvent: @unchecked Sendable {
     }
 
     /// Calls `action` on the loop every `milliseconds`.
-    public static func every(milliseconds: Int, on loop: EventLoop, _ action: @escaping () -> Void) -> LoopEvent {
+    static func every(milliseconds: Int, on loop: EventLoop, _ action: @escaping () -> Void) -> LoopEvent {
         let box = LoopEvent(action: action)
         box.event = event_new(loop.base, -1, Int16(EV_PERSIST), fire, Unmanaged.passUnretained(box).toOpaque())
         var interval = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
@@ -30,7 +30,7 @@ public final class LoopEvent: @unchecked Sendable {
         return box
     }
 
-    public func cancel() {
+    func cancel() {
         guard let event else { return }
         event_free(event)
         self.event = nil

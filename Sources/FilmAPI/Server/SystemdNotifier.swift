@@ -5,12 +5,12 @@ import Glibc
 
 /// sd_notify(3) without libsystemd: datagrams to `$NOTIFY_SOCKET` telling systemd the truth
 /// about the service (`Type=notify`). Does nothing when the variable is absent.
-public final class SystemdNotifier: Sendable {
+final class SystemdNotifier: Sendable {
     private let socketPath: String?
     /// Half of `WATCHDOG_USEC`: how often the loop should say `WATCHDOG=1`.
-    public let watchdogInterval: Duration?
+    let watchdogInterval: Duration?
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         socketPath = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
         let forUs = environment["WATCHDOG_PID"].flatMap(Int32.init).map { $0 == getpid() } ?? true
         if forUs, let usec = environment["WATCHDOG_USEC"].flatMap(Int64.init), usec > 0 {
@@ -20,13 +20,13 @@ public final class SystemdNotifier: Sendable {
         }
     }
 
-    public func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
-    public func status(_ status: String) { send("STATUS=\(status)") }
-    public func stopping(status: String) { send("STOPPING=1\nSTATUS=\(status)") }
-    public func watchdog() { send("WATCHDOG=1") }
+    func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
+    func status(_ status: String) { send("STATUS=\(status)") }
+    func stopping(status: String) { send("STOPPING=1\nSTATUS=\(status)") }
+    func watchdog() { send("WATCHDOG=1") }
 
     /// `RELOADING=1` with the CLOCK_MONOTONIC time systemd 253+ wants (252 ignores it).
-    public func reloading() {
+    func reloading() {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         send("RELOADING=1\nMONOTONIC_USEC=\(Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000)\nSTATUS=reloading configuration")

@@ -2,10 +2,10 @@ internal import CLibEvent
 
 /// A TLS 1.2+ server context from `tls.certificate` and `tls.private_key` (PEM). Shared by
 /// every event loop; each connection gets its own session from it.
-public final class TLSContext: @unchecked Sendable {
+final class TLSContext: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
 
-    public init(certificate: String, privateKey: String) throws {
+    init(certificate: String, privateKey: String) throws {
         var reason = [CChar](repeating: 0, count: 160)
         guard let pointer = filmd_tls_context_new(certificate, privateKey, &reason, reason.count) else {
             throw ServerError.tls(String(cString: reason))

@@ -8,7 +8,7 @@ public final class CatalogueFile {
     }
 
     /// Closes the connection; nothing may use the file after this.
-    public func close() { database.close() }
+    func close() { database.close() }
 
     /// Stores every film in one transaction: all or nothing.
     public func importFilms(_ films: [FilmImport.Row]) throws -> Int {
@@ -16,7 +16,7 @@ public final class CatalogueFile {
         return films.count
     }
 
-    public func count() throws -> Int { try database.count() }
+    func count() throws -> Int { try database.count() }
 
     public func forEachFilm(_ body: (Film) throws -> Void) throws {
         try database.forEachFilm(body)

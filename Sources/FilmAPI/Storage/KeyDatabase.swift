@@ -21,7 +21,7 @@ public final class KeyDatabase {
     }
 
     /// Closes the connection; the database is not used after this.
-    public func close() { connection.close() }
+    func close() { connection.close() }
 
     /// Creates a key with a fresh id and secret; the token is returned once and never stored.
     public func issue(name: String, role: Role, lifetime: Int64?, now: Int64) throws -> (key: APIKey, token: APIKeyToken) {

@@ -4,7 +4,7 @@ import Logging
 /// reads the `api_key_changes` counter (one indexed row) and reloads the keys only when it
 /// moved, so a key created or revoked with `filmd keys` takes effect within that interval;
 /// then it writes the queued `last_used_at` updates in one transaction.
-public actor KeyRefresher {
+actor KeyRefresher {
     private let executor: ThreadExecutor
     private let database: KeyDatabase
     private let directory: KeyDirectory
@@ -14,10 +14,10 @@ public actor KeyRefresher {
     private var polling: Task<Void, Never>?
     private var stopped = false
 
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Opens the database and loads the keys into `directory` before returning.
-    public init(path: String, durability: Durability, directory: KeyDirectory, usage: KeyUsage, logger: Logger) throws {
+    init(path: String, durability: Durability, directory: KeyDirectory, usage: KeyUsage, logger: Logger) throws {
         let database = try KeyDatabase(path: path, durability: durability)
         version = try database.version()
         try Self.load(database, into: directory, logger: logger)
@@ -28,7 +28,7 @@ public actor KeyRefresher {
         executor = ThreadExecutor(name: "filmd-keys")  // last: a refresher that failed to open leaves no thread
     }
 
-    public func start(interval: Duration = .milliseconds(500)) {
+    func start(interval: Duration = .milliseconds(500)) {
         guard polling == nil, !stopped else { return }  // a start() that arrives after stop() is too late
         polling = Task {
             while true {
@@ -39,7 +39,7 @@ public actor KeyRefresher {
     }
 
     /// Stops polling (returns once the polling task has ended) and writes the last queued uses.
-    public func stop() async {
+    func stop() async {
         stopped = true
         polling?.cancel()
         await polling?.value
@@ -49,7 +49,7 @@ public actor KeyRefresher {
 
     /// Closes the database and ends the refresher's thread; returns once that is done. After
     /// `stop()` (or without `start()`); nothing may use the refresher after this.
-    public nonisolated func close() {
+    nonisolated func close() {
         executor.close {
             self.assumeIsolated { refresher in
                 precondition(refresher.polling == nil, "KeyRefresher.close() before stop()")

@@ -1,29 +1,29 @@
 import Synchronization
 
 /// One event loop's read connection: the loop reads on it synchronously (see `FilmReader`).
-public final class SQLiteFilmReader: FilmReader, @unchecked Sendable {
+final class SQLiteFilmReader: FilmReader, @unchecked Sendable {
     private let database: FilmDatabase
     private let busy = Atomic<Bool>(false)
 
     /// Opens a reader on a database that a `SQLiteFilmStore` has already set up.
-    public init(path: String) throws {
+    init(path: String) throws {
         database = try FilmDatabase(path: path, durability: .normal, readOnly: true)
     }
 
-    public func randomFilm() throws -> Film? {
+    func randomFilm() throws -> Film? {
         try exclusively { try database.randomFilm() }
     }
 
-    public func film(id: Int64) throws -> Film? {
+    func film(id: Int64) throws -> Film? {
         try exclusively { try database.film(id: id) }
     }
 
-    public func films(page: FilmPageRequest) throws -> [Film] {
+    func films(page: FilmPageRequest) throws -> [Film] {
         try exclusively { try database.films(page: page) }
     }
 
     /// Closes the connection, once the loop that reads on it has stopped.
-    public func close() {
+    func close() {
         exclusively { database.close() }
     }
 

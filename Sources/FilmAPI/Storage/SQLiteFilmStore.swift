@@ -4,16 +4,16 @@
 /// gets to it, the batch runs in one transaction, and every caller is answered only after
 /// the COMMIT returned. N acknowledged likes are N likes on disk, at a fraction of the cost
 /// of one transaction each.
-public actor SQLiteFilmStore: FilmStore {
+actor SQLiteFilmStore: FilmStore {
     private let executor: ThreadExecutor
     private let database: FilmDatabase
     private let checkpointer: WALCheckpointer
     private var batch: [PendingWrite] = []
     private var flushScheduled = false
 
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    public init(path: String, durability: Durability) throws {
+    init(path: String, durability: Durability) throws {
         database = try FilmDatabase(path: path, durability: durability)
         checkpointer = try WALCheckpointer(path: path)
         executor = ThreadExecutor(name: "filmd-store")  // last: a store that failed to open leaves no thread
@@ -22,14 +22,14 @@ public actor SQLiteFilmStore: FilmStore {
     /// Stops the checkpointer, runs the writes queued so far, then closes the connection and
     /// ends the store's thread; returns once that is done. Nothing may use the store after
     /// this. Not from the store's thread.
-    public nonisolated func close() {
+    nonisolated func close() {
         checkpointer.close()
         executor.close { self.assumeIsolated { $0.database.close() } }
     }
 
-    public func count() throws -> Int { try database.count() }
+    func count() throws -> Int { try database.count() }
 
-    public func isHealthy() -> Bool {
+    func isHealthy() -> Bool {
         do {
             _ = try database.count()
             return true
@@ -38,40 +38,40 @@ public actor SQLiteFilmStore: FilmStore {
         }
     }
 
-    public nonisolated(nonsending) func add(_ film: FilmInput) async throws -> Film {
+    nonisolated(nonsending) func add(_ film: FilmInput) async throws -> Film {
         try await write { try $0.add(film) }
     }
 
-    public nonisolated(nonsending) func vote(_ vote: Vote, film id: Int64) async throws -> Film? {
+    nonisolated(nonsending) func vote(_ vote: Vote, film id: Int64) async throws -> Film? {
         try await write { try $0.vote(vote, id: id) }
     }
 
-    public nonisolated(nonsending) func update(id: Int64, with patch: FilmPatch) async throws -> Film? {
+    nonisolated(nonsending) func update(id: Int64, with patch: FilmPatch) async throws -> Film? {
         try await write { try $0.update(id: id, with: patch) }
     }
 
-    public nonisolated(nonsending) func delete(id: Int64) async throws -> Bool {
+    nonisolated(nonsending) func delete(id: Int64) async throws -> Bool {
         try await write { try $0.delete(id: id) }
     }
 
-    public nonisolated func add(_ film: FilmInput, completion: Completion<Film>) {
+    nonisolated func add(_ film: FilmInput, completion: Completion<Film>) {
         write({ try $0.add(film) }, completion: completion)
     }
 
-    public nonisolated func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>) {
+    nonisolated func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>) {
         write({ try $0.vote(vote, id: id) }, completion: completion)
     }
 
-    public nonisolated func update(id: Int64, with patch: FilmPatch, completion: Completion<Film?>) {
+    nonisolated func update(id: Int64, with patch: FilmPatch, completion: Completion<Film?>) {
         write({ try $0.update(id: id, with: patch) }, completion: completion)
     }
 
-    public nonisolated func delete(id: Int64, completion: Completion<Bool>) {
+    nonisolated func delete(id: Int64, completion: Completion<Bool>) {
         write({ try $0.delete(id: id) }, completion: completion)
     }
 
     /// Asked on the store's thread, behind the writes queued before it.
-    public nonisolated func isHealthy(completion: Completion<Bool>) {
+    nonisolated func isHealthy(completion: Completion<Bool>) {
         executor.execute {
             let healthy = self.assumeIsolated { $0.isHealthy() }
             completion.queue.execute { completion(.success(healthy)) }
@@ -82,7 +82,7 @@ public actor SQLiteFilmStore: FilmStore {
     /// where an event loop's reader finds its cache dropped after every commit (SQLite resets a
     /// connection's cache whenever the WAL changed) and reads the pages again. A failed pick
     /// leaves the vote as it is and the caller picks on its own.
-    public nonisolated func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>) {
+    nonisolated func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>) {
         write({ database in
             guard let voted = try database.vote(vote, id: id) else { return VotedAndPicked(voted: nil, picked: nil) }
             return VotedAndPicked(voted: voted, picked: try? database.randomFilm())
@@ -90,7 +90,7 @@ public actor SQLiteFilmStore: FilmStore {
     }
 
     /// Loads `films` in one transaction when the catalogue is empty; returns how many.
-    public func seed(_ films: [FilmImport.Row]) throws -> Int {
+    func seed(_ films: [FilmImport.Row]) throws -> Int {
         guard try database.count() == 0 else { return 0 }
         try database.importRows(films)
         return films.count
@@ -201,7 +201,7 @@ private struct PendingWrite: @unchecked Sendable {  // handed to the store's thr
 }
 
 /// The database could not do what was asked; answered 503, the cause goes to the log only.
-public struct StorageUnavailable: Error, CustomStringConvertible {
-    public let underlying: any Error
-    public var description: String { "storage unavailable: \(underlying)" }
+struct StorageUnavailable: Error, CustomStringConvertible {
+    let underlying: any Error
+    var description: String { "storage unavailable: \(underlying)" }
 }

@@ -2,13 +2,13 @@ internal import CSQLite
 
 /// A failed SQLite call. Its message is for the operator's log only: problem details never
 /// carry it (it can name tables, columns and paths).
-public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// SQLite's extended result code: a taken primary key is `constraintPrimaryKey`, not only
     /// `constraint` (match the family with `code.primary`).
-    public let code: Code
-    public let message: String
+    let code: Code
+    let message: String
 
-    public init(code: Code, message: String) {
+    init(code: Code, message: String) {
         self.code = code
         self.message = message
     }
@@ -18,28 +18,28 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         self.init(code: Code(rawValue: resultCode), message: message)
     }
 
-    public var description: String { "SQLite error \(code.rawValue): \(message)" }
+    var description: String { "SQLite error \(code.rawValue): \(message)" }
 
     /// A result code by its name in sqlite3.h, without the `SQLITE_` prefix.
-    public struct Code: RawRepresentable, Hashable, Sendable {
-        public let rawValue: Int32
-        public init(rawValue: Int32) { self.rawValue = rawValue }
+    struct Code: RawRepresentable, Hashable, Sendable {
+        let rawValue: Int32
+        init(rawValue: Int32) { self.rawValue = rawValue }
 
         /// An extended code as sqlite3.h defines them: the primary code plus `detail << 8`.
         private init(_ primary: Int32, detail: Int32 = 0) { rawValue = primary | detail << 8 }
 
         /// The primary code, the low byte (`constraintPrimaryKey.primary == .constraint`).
-        public var primary: Code { Code(rawValue: rawValue & 0xFF) }
+        var primary: Code { Code(rawValue: rawValue & 0xFF) }
 
-        public static let error = Code(SQLITE_ERROR)
-        public static let busy = Code(SQLITE_BUSY)
-        public static let ioError = Code(SQLITE_IOERR)
-        public static let ioErrorWrite = Code(SQLITE_IOERR, detail: 3)
-        public static let full = Code(SQLITE_FULL)
-        public static let constraint = Code(SQLITE_CONSTRAINT)
-        public static let constraintNotNull = Code(SQLITE_CONSTRAINT, detail: 5)
-        public static let constraintPrimaryKey = Code(SQLITE_CONSTRAINT, detail: 6)
-        public static let constraintUnique = Code(SQLITE_CONSTRAINT, detail: 8)
-        public static let misuse = Code(SQLITE_MISUSE)
+        static let error = Code(SQLITE_ERROR)
+        static let busy = Code(SQLITE_BUSY)
+        static let ioError = Code(SQLITE_IOERR)
+        static let ioErrorWrite = Code(SQLITE_IOERR, detail: 3)
+        static let full = Code(SQLITE_FULL)
+        static let constraint = Code(SQLITE_CONSTRAINT)
+        static let constraintNotNull = Code(SQLITE_CONSTRAINT, detail: 5)
+        static let constraintPrimaryKey = Code(SQLITE_CONSTRAINT, detail: 6)
+        static let constraintUnique = Code(SQLITE_CONSTRAINT, detail: 8)
+        static let misuse = Code(SQLITE_MISUSE)
     }
 }
