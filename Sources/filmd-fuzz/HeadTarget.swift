@@ -1,6 +1,5 @@
 import Foundation
 @testable import FilmAPI
-import CLibEvent
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,7 +47,7 @@ enum HeadTarget {
 
         /// One non-blocking loop iteration; then what the client got: bytes, or -1 at EOF.
         func turn(_ client: Int32) -> Int {
-            event_base_loop(loop.base, EVLOOP_NONBLOCK)
+            loop.runOnceWithoutWaiting()
             var total = 0
             while true {
                 let count = sink.withUnsafeMutableBytes { read(client, $0.baseAddress, $0.count) }
@@ -91,7 +90,7 @@ enum HeadTarget {
         }
         close(client)
         rounds = 0
-        while h.server.openConnections > 0, rounds < 1_000 { rounds += 1; event_base_loop(h.loop.base, EVLOOP_NONBLOCK) }
+        while h.server.openConnections > 0, rounds < 1_000 { rounds += 1; h.loop.runOnceWithoutWaiting() }
         precondition(h.server.openConnections == 0, "the server kept a connection the client had closed")
     }
 

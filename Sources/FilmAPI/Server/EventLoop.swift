@@ -52,6 +52,12 @@ final class EventLoop: SerialExecutor, @unchecked Sendable {
     }
 
     /// Ends `run()` after the current iteration. Any thread.
+    /// Runs the callbacks that are ready now and returns without waiting: a harness that
+    /// drives the loop from its own thread (the fuzz target).
+    func runOnceWithoutWaiting() {
+        event_base_loop(base, EVLOOP_NONBLOCK)
+    }
+
     func stop() {
         execute { [self] in event_base_loopbreak(base) }
     }
