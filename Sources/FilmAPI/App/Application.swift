@@ -15,8 +15,8 @@ final class Application: HTTPHandler {
     let security: SecurityState?
 
     init(router: Router, middleware: [any Middleware], requestLog: RequestLog,
-                responseHeaders: ResponseHeadersMiddleware, proxies: ClientAddressResolver = ClientAddressResolver(trustedProxies: []),
-                metrics: MetricsRegistry, logger: Logger, security: SecurityState? = nil) {
+         responseHeaders: ResponseHeadersMiddleware, proxies: ClientAddressResolver = ClientAddressResolver(trustedProxies: []),
+         metrics: MetricsRegistry, logger: Logger, security: SecurityState? = nil) {
         self.router = router
         self.proxies = proxies
         self.security = security

@@ -5,7 +5,7 @@ enum Composition {
     /// One application per event loop: `reader` is that loop's read connection. `security`
     /// is shared by every loop (see `securityState`). The whole middleware order is here.
     static func application(config: Config, services: Services, reader: any FilmReader,
-                                   security: SecurityState) -> Application {
+                            security: SecurityState) -> Application {
         let metrics = services.metrics
         let handlers = Handlers(films: FilmController(store: services.store, reader: reader, maxBodyBytes: config.limits.maxBodyBytes),
                                 health: HealthController(store: services.store, lifecycle: services.lifecycle),

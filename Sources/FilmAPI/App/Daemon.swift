@@ -109,7 +109,7 @@ struct Services: Sendable {
     let usage: KeyUsage
 
     init(store: any FilmStore, lifecycle: Lifecycle, sink: LogSink, level: LogLevelControl, logger: Logger,
-                metrics: MetricsRegistry = MetricsRegistry(), keys: KeyDirectory = KeyDirectory(), usage: KeyUsage = KeyUsage()) {
+         metrics: MetricsRegistry = MetricsRegistry(), keys: KeyDirectory = KeyDirectory(), usage: KeyUsage = KeyUsage()) {
         self.keys = keys
         self.usage = usage
         self.store = store

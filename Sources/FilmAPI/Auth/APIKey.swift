@@ -11,7 +11,7 @@ public struct APIKey: Sendable {
     let lastUsedAt: Int64?
 
     init(id: String, name: String, role: Role, digest: SecretDigest, createdAt: Int64,
-                expiresAt: Int64? = nil, revokedAt: Int64? = nil, lastUsedAt: Int64? = nil) {
+         expiresAt: Int64? = nil, revokedAt: Int64? = nil, lastUsedAt: Int64? = nil) {
         self.id = id
         self.name = name
         self.role = role

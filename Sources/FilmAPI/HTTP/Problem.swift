@@ -21,7 +21,7 @@ struct Problem: Error, Sendable {
     var headers: HTTPHeaders
 
     init(_ status: HTTPStatus, type: String? = nil, title: String? = nil, detail: String,
-                errors: [FieldError] = [], headers: HTTPHeaders = HTTPHeaders()) {
+         errors: [FieldError] = [], headers: HTTPHeaders = HTTPHeaders()) {
         self.status = status
         self.type = type
         self.title = title ?? status.reasonPhrase

@@ -14,7 +14,7 @@ struct Request: Sendable {
     var isSecure: Bool
 
     init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
-                peer: PeerAddress = PeerAddress(host: "127.0.0.1", port: 0), isSecure: Bool = false) {
+         peer: PeerAddress = PeerAddress(host: "127.0.0.1", port: 0), isSecure: Bool = false) {
         self.method = method
         self.target = target
         if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {

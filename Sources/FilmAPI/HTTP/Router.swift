@@ -10,7 +10,7 @@ final class Endpoint: Sendable {
     let roleForRequest: (@Sendable (Request) -> Role?)?
 
     init(role: Role?, rateLimited: Bool = true, roleForRequest: (@Sendable (Request) -> Role?)? = nil,
-                handler: @escaping Handler) {
+         handler: @escaping Handler) {
         self.role = role
         self.rateLimited = rateLimited
         self.handler = handler

@@ -15,7 +15,7 @@ struct AuthenticationMiddleware: Middleware {
     let ipv6Prefix: Int
 
     init(authenticator: Authenticator, anonymousRole: Role?, limiter: RateLimiter, usage: KeyUsage,
-                failures: AuthFailureCounts, clock: SecurityClock) {
+         failures: AuthFailureCounts, clock: SecurityClock) {
         self.authenticator = authenticator
         self.anonymousRole = anonymousRole
         self.limiter = limiter

@@ -21,8 +21,8 @@ struct TransportLimits: Sendable, Equatable {
     var maxConnections: Int
 
     init(maxBodyBytes: Int = 16384, maxHeaderBytes: Int = 16384, maxURIBytes: Int = 4096,
-                headerTimeoutMilliseconds: Int = 10000, requestTimeoutMilliseconds: Int = 30000, idleTimeoutSeconds: Int = 60,
-                maxConnections: Int = 1024) {
+         headerTimeoutMilliseconds: Int = 10000, requestTimeoutMilliseconds: Int = 30000, idleTimeoutSeconds: Int = 60,
+         maxConnections: Int = 1024) {
         self.maxBodyBytes = maxBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.maxURIBytes = maxURIBytes

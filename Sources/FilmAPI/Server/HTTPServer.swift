@@ -17,7 +17,7 @@ final class HTTPServer: @unchecked Sendable {
 
     /// `quota` decides on each new connection by its peer (shared by every loop's server).
     init(loop: EventLoop, handler: any HTTPHandler, limits: TransportLimits, tls: TLSContext? = nil,
-                quota: ConnectionQuota? = nil) throws {
+         quota: ConnectionQuota? = nil) throws {
         guard let http = evhttp_new(loop.base) else { throw ServerError.eventLoop }
         self.loop = loop
         self.http = http
