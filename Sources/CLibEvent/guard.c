@@ -187,11 +187,29 @@ struct evhttp_request *evhttp_request_new(void (*cb)(struct evhttp_request *, vo
     return req;
 }
 
+static void reply_written(struct evhttp_request *req, void *arg) {
+    struct filmd_server *s = arg;
+    req->on_complete_cb = NULL;  // counted once: the request is freed right after
+    s->sending--;
+}
+
+// A reply counts as in flight until libevent has written it: a drain that stopped the loop
+// as soon as the handler answered could leave the last reply unsent.
+void filmd_http_send_reply(struct evhttp_request *req, int code, const char *reason) {
+    struct filmd_server *s = req->evcon ? filmd_server_for(evhttp_connection_get_server(req->evcon)) : NULL;
+    if (s) {
+        s->sending++;
+        evhttp_request_set_on_complete_cb(req, reply_written, s);
+    }
+    evhttp_send_reply(req, code, reason, NULL);
+}
+
 void evhttp_request_free(struct evhttp_request *req) {
     filmd_seam_reached |= filmd_seam_request_free;
     resolve_real_functions();
     struct filmd_watch *w = filmd_watch_of(req);
     if (w) release_watch(req, w);
+    if (req && req->on_complete_cb == reply_written) reply_written(req, req->on_complete_cb_arg);  // never written
     real_request_free(req);
 }
 
@@ -251,6 +269,11 @@ long filmd_http_open_connections(struct evhttp *http) {
 long filmd_http_receiving_bodies(struct evhttp *http) {
     struct filmd_server *s = filmd_server_for(http);
     return s ? s->receiving : 0;
+}
+
+long filmd_http_unsent_replies(struct evhttp *http) {
+    struct filmd_server *s = filmd_server_for(http);
+    return s ? s->sending : 0;
 }
 
 void filmd_http_unguard(struct evhttp *http) {

@@ -53,6 +53,7 @@ struct filmd_server {
     size_t peer_capacity;
     struct filmd_watch *watched;
     long receiving;  // watched requests whose head has arrived and body has not
+    long sending;    // replies handed to libevent and not yet written out
     struct event *sweep;
     SSL_CTX *tls;
 };

@@ -81,6 +81,13 @@ long filmd_http_open_connections(struct evhttp *http);
 /// Requests whose head has arrived and whose body is still coming (in flight for a drain).
 long filmd_http_receiving_bodies(struct evhttp *http);
 
+/// Sends a reply (as `evhttp_send_reply` with no extra body) and counts it as unsent until
+/// libevent has written it out.
+void filmd_http_send_reply(struct evhttp_request *req, int code, const char *reason);
+
+/// Replies sent with `filmd_http_send_reply` and not yet written (in flight for a drain).
+long filmd_http_unsent_replies(struct evhttp *http);
+
 /// A TLS 1.2+ server context from PEM files (the certificate file may hold the chain).
 /// NULL on failure, with a short reason (no path, no library text) in `reason`.
 void *filmd_tls_context_new(const char *certificate, const char *private_key, char *reason, size_t reason_size);

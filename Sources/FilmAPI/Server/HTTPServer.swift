@@ -72,9 +72,9 @@ final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Requests in flight: handed to the handler and not yet answered, or with their head
-    /// received and their body still arriving. Loop thread.
-    var inFlight: Int { answering + filmd_http_receiving_bodies(http) }
+    /// Requests in flight: with their head received and their body still arriving, handed to
+    /// the handler and not yet answered, or answered and not yet written out. Loop thread.
+    var inFlight: Int { answering + filmd_http_receiving_bodies(http) + filmd_http_unsent_replies(http) }
 
     /// Stops accepting new connections; connections already open are served on, and each
     /// reply from now on closes its connection. Loop thread.

@@ -24,7 +24,7 @@ enum ReplyWriter {
            let output = evhttp_request_get_output_buffer(raw) {
             response.body.withUnsafeBytes { _ = evbuffer_add(output, $0.baseAddress, $0.count) }
         }
-        evhttp_send_reply(raw, Int32(status), response.status.reasonPhrase, nil)
+        filmd_http_send_reply(raw, Int32(status), response.status.reasonPhrase)
     }
 
     private enum TransportField { case contentLength, date, readByEvhttp }
