@@ -116,7 +116,11 @@ int filmd_check_framing(struct evhttp_request *req, int *close_after) {
     }
     if (lengths > 0) {
         if (length.bad) return 400;
-        replace_all(req->input_headers, "Content-Length", length.digits);
+        // Rewritten only when libevent would read it otherwise (repeats, leading zeros, a list):
+        // a POST's one plain length stays as it came, without two allocations.
+        const char *sent = evhttp_find_header(req->input_headers, "Content-Length");
+        if (lengths > 1 || sent == NULL || strcmp(sent, length.digits) != 0)
+            replace_all(req->input_headers, "Content-Length", length.digits);
         if (strcmp(length.digits, "0") != 0 && !may_have_body(req->type)) *close_after = 1;
     }
     return 0;
