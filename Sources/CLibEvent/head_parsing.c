@@ -25,8 +25,6 @@ static parse_function real(parse_function *slot, const char *name) {
     return *slot;
 }
 
-static int is_forbidden_in_value(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7F; }
-
 // Whether any of `length` bytes is a control character other than HT (or, in a request line,
 // at all). No early exit: the compiler vectorises the loop, and a head is a few hundred bytes.
 static int has_control(const unsigned char *bytes, size_t length, int tab_allowed) {
@@ -159,9 +157,9 @@ ev_int64_t evutil_strtoll(const char *s, char **end, int base) {
         const char *extension = at;
         while (*extension == ' ' || *extension == '\t') extension++;
         if (*extension != ';') return refuse_number(s, end, chunk_size);
-        for (; *extension; extension++)
-            if (is_forbidden_in_value((unsigned char)*extension)) return refuse_number(s, end, chunk_size);
-        at = extension;  // the end of the line: libevent then takes the size as given
+        size_t length = strlen(extension);
+        if (has_control((const unsigned char *)extension, length, 1)) return refuse_number(s, end, chunk_size);
+        at = extension + length;  // the end of the line: libevent then takes the size as given
     }
     if (end) *end = (char *)at;
     return value;
