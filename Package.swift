@@ -30,6 +30,8 @@ let package = Package(
         ),
         // SQLite's C API, plus a VFS that writes a transaction's WAL frames at once.
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // libpq, PostgreSQL's client library, for `database.url` (Debian's libpq-dev).
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // assets/ (the OpenAPI document, the console) compiled into FilmAPI as string literals at
         // build time: a deployment is one file, and nothing generated is committed.
         .executableTarget(name: "EmbedAssets"),
