@@ -47,14 +47,14 @@ import Testing
             held.signal()
         }
         let reader = try files.reader()
-        let inTheFile = ["before": try reader.film(id: films[0].id)?.likes == 1,
-                         "after": try reader.film(id: films[1].id)?.likes == 1,
+        let inTheFile = ["before": try reader.film(id: films[0].id).ready()?.likes == 1,
+                         "after": try reader.film(id: films[1].id).ready()?.likes == 1,
                          "spill": try files.catalogue().count() > 2]
         let told = answers.withLock { $0 }
         #expect(told == inTheFile, "answered \(told), in the file \(inTheFile)")
         #expect(told["spill"] == false)
         // The store goes on: the next batch commits.
         #expect(try await store.vote(.like, film: films[1].id)?.likes == (inTheFile["after"] == true ? 2 : 1))
-        #expect(try reader.film(id: films[1].id)?.likes == (inTheFile["after"] == true ? 2 : 1))
+        #expect(try reader.film(id: films[1].id).ready()?.likes == (inTheFile["after"] == true ? 2 : 1))
     }
 }

@@ -12,10 +12,10 @@ import Testing
 
     @Test func addGetVoteUpdateDelete() async throws {
         let store = try store()
-        #expect(try reader().randomFilm() == nil)
+        #expect(try reader().randomFilm().ready() == nil)
         let film = try await store.add(FilmInput(name: "Frozen", studio: "Disney", year: 2013))
         #expect(film.id == 1 && film.likes == 0)
-        #expect(try reader().film(id: 1) == film)
+        #expect(try reader().film(id: 1).ready() == film)
         #expect(try await store.vote(.like, film: 1)?.likes == 1)
         #expect(try await store.vote(.dislike, film: 1)?.dislikes == 1)
         #expect(try await store.vote(.like, film: 99) == nil)
@@ -23,7 +23,7 @@ import Testing
         #expect(patched?.name == "Frozen II" && patched?.studio == "Disney" && patched?.year == nil)
         #expect(try await store.delete(id: 1))
         #expect(try await !store.delete(id: 1))
-        #expect(try reader().randomFilm() == nil)
+        #expect(try reader().randomFilm().ready() == nil)
     }
 
     @Test func newDatabasesUseSmallPagesAndOldOnesKeepTheirs() async throws {
@@ -64,7 +64,7 @@ import Testing
             for _ in 0..<500 { group.addTask { _ = try await store.vote(.like, film: film.id) } }
             try await group.waitForAll()
         }
-        #expect(try reader().film(id: film.id)?.likes == 500)
+        #expect(try reader().film(id: film.id).ready()?.likes == 500)
         // A second connection (another process, say) sees them committed.
         #expect(try files.catalogue().count() == 1)
     }
@@ -84,7 +84,7 @@ import Testing
             for index in 0..<100 {
                 let queue = queues[index % 2]
                 store.vote(.like, film: film.id, completion: Completion(on: queue) { result in
-                    let committed = (try? otherConnection.film(id: film.id)?.likes) ?? -1
+                    let committed = (try? otherConnection.film(id: film.id).ready()?.likes) ?? -1
                     let outcome = "\(queue.isRunning) \(committed) \((try? result.get())??.likes ?? -1)"
                     if outcomes.withLock({ $0.append(outcome); return $0.count }) == 100 { finished.resume() }
                 })
@@ -109,17 +109,17 @@ import Testing
         func voteAndPick(_ id: Int64) async -> (VotedAndPicked?, Int64?) {
             await withCheckedContinuation { continuation in
                 store.voteAndPickRandom(.like, film: id, completion: Completion(on: queue) { result in
-                    continuation.resume(returning: ((try? result.get()), try? otherConnection.film(id: films[0].id)?.likes))
+                    continuation.resume(returning: ((try? result.get()), try? otherConnection.film(id: films[0].id).ready()?.likes))
                 })
             }
         }
         let (outcome, committedLikes) = await voteAndPick(films[0].id)
         #expect(outcome?.voted?.likes == 1 && committedLikes == 1)
         let picked = try #require(outcome?.picked)
-        #expect(try otherConnection.film(id: picked.id) == picked, "the pick is a stored film as committed")
+        #expect(try otherConnection.film(id: picked.id).ready() == picked, "the pick is a stored film as committed")
         let (missing, _) = await voteAndPick(99)
         #expect(missing?.voted == nil && missing?.picked == nil)
-        #expect(try films.map { try otherConnection.film(id: $0.id)?.likes } == [1, 0])
+        #expect(try films.map { try otherConnection.film(id: $0.id).ready()?.likes } == [1, 0])
         #expect(queue.jobs == 2)
     }
 
@@ -136,7 +136,7 @@ import Testing
                 for film in films { group.addTask { _ = try await store.vote(.like, film: film.id) } }
                 try await group.waitForAll()
             }
-            let seen = try films.map { try reader.film(id: $0.id)?.likes }
+            let seen = try films.map { try reader.film(id: $0.id).ready()?.likes }
             #expect(seen.allSatisfy { $0 == Int64(round) }, "round \(round): \(seen)")
             if round % 20 == 0 { _ = try files.connection().checkpoint(.restart) }
         }
@@ -151,7 +151,7 @@ import Testing
         let rows = (0..<20_000).map { FilmImport.Row(film: FilmInput(name: "Film \($0) " + String(repeating: "x", count: 40), studio: "S", year: nil)) }
         let file = try files.catalogue()
         #expect(try file.importFilms(rows) == rows.count)
-        #expect(try reader().films(page: FilmPageRequest(sort: .id, limit: 1, after: nil)).first?.name.hasPrefix("Film 0 ") == true)
+        #expect(try reader().films(page: FilmPageRequest(sort: .id, limit: 1, after: nil)).ready().first?.name.hasPrefix("Film 0 ") == true)
         #expect(try files.catalogue().count() == rows.count)
         let check = try files.connection().prepare("PRAGMA integrity_check")
         #expect(try check.step() && check.text(0) == "ok")
@@ -164,7 +164,7 @@ import Testing
         for sort in FilmSort.allCases {
             var seen: [Int64] = [], cursor: FilmCursor?
             repeat {
-                let page = try reader().films(page: FilmPageRequest(sort: sort, limit: 4, after: cursor))
+                let page = try reader().films(page: FilmPageRequest(sort: sort, limit: 4, after: cursor)).ready()
                 seen += page.prefix(4).map(\.id)
                 cursor = page.count > 4 ? FilmCursor(after: page[3], sort: sort) : nil
             } while cursor != nil
@@ -205,7 +205,7 @@ import Testing
         #expect(files.openDescriptors == 0, "the store's and the checkpointer's connections are closed")
         #expect(try files.catalogue().count() == 1)
         let reader = try reader()
-        #expect(try reader.film(id: film.id)?.likes == 10)
+        #expect(try reader.film(id: film.id).ready()?.likes == 10)
         reader.close()
         store.close()  // twice is harmless
     }
@@ -215,7 +215,7 @@ import Testing
         let store = try store()
         store.close()
         let reader = try reader()
-        #expect(try reader.randomFilm() == nil)
+        #expect(try reader.randomFilm().ready() == nil)
         #expect(files.openDescriptors > 0)
         reader.close()
         #expect(files.openDescriptors == 0)

@@ -33,3 +33,15 @@ enum Answer<Value: Sendable>: Sendable {
         }
     }
 }
+
+extension Answer {
+    /// An answer that is an error: the completion hears of it as soon as the work starts.
+    static func failure(_ error: any Error) -> Answer {
+        .later { $0(.failure(error)) }
+    }
+
+    /// The value read now, or the read's error as a failing answer.
+    static func reading(_ read: () throws -> Value) -> Answer {
+        do { return .now(try read()) } catch { return .failure(error) }
+    }
+}

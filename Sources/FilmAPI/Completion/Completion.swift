@@ -33,6 +33,14 @@ struct Completion<Value>: Sendable {
         }
     }
 
+    /// A completion for an earlier step whose value leads to more work: `next` answers this
+    /// one (now, or later through it); an error of either goes through as this one's error.
+    func then<Earlier>(_ next: @escaping @Sendable (Earlier) throws -> Answer<Value>) -> Completion<Earlier> where Value: Sendable {
+        Completion<Earlier>(on: queue) { result in
+            do { try next(result.get()).deliver(to: self) } catch { self(.failure(error)) }
+        }
+    }
+
     /// Awaits what `start` completes (tests and the async path): the completion runs on the
     /// thread that delivers it.
     static func awaiting(_ start: (Completion<Value>) throws -> Void) async throws -> Value where Value: Sendable {

@@ -10,22 +10,22 @@ struct FilmController: Sendable {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    /// `GET /`: a random film, now. `GET /?like=ID`, `GET /?dislike=ID`: records the vote, then
+    /// `GET /`: a random film. `GET /?like=ID`, `GET /?dislike=ID`: records the vote, then
     /// a random film, once the vote is committed.
     func root(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let likes = request.query.values("like"), dislikes = request.query.values("dislike")
         let vote: Vote, id: Int64
         switch (likes.count, dislikes.count) {
-        case (0, 0): return .now(try randomFilm())
+        case (0, 0): return try randomFilm()
         case (1, 0): (vote, id) = (.like, try FilmID.require(likes[0], field: "like"))
         case (0, 1): (vote, id) = (.dislike, try FilmID.require(dislikes[0], field: "dislike"))
         default:
             throw Problem.badRequest("Send one vote per request: a single like or a single dislike.")
         }
         return .later { [self] completion in
-            store.voteAndPickRandom(vote, film: id, completion: completion.map { [self] outcome in
+            store.voteAndPickRandom(vote, film: id, completion: completion.then { [self] outcome in
                 guard outcome.voted != nil else { throw Problem.notFound("No film has id \(id).") }
-                if let picked = outcome.picked { return .json(picked.jsonBytes) }
+                if let picked = outcome.picked { return .now(.json(picked.jsonBytes)) }
                 return try randomFilm()
             })
         }
@@ -33,14 +33,14 @@ struct FilmController: Sendable {
 
     /// `GET /films/random`
     func random(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
-        .now(try randomFilm())
+        try randomFilm()
     }
 
-    private func randomFilm() throws -> Response {
-        guard let film = try reader.randomFilm() else {
-            throw Problem.notFound("The catalogue is empty.")
+    private func randomFilm() throws -> Answer<Response> {
+        try reader.randomFilm().map { film in
+            guard let film else { throw Problem.notFound("The catalogue is empty.") }
+            return .json(film.jsonBytes)
         }
-        return .json(film.jsonBytes)
     }
 
     /// `POST /add_film`, `POST /films`: 201 with the stored film and its `Location`, once committed.
@@ -63,8 +63,10 @@ struct FilmController: Sendable {
     /// `GET /films/{id}`
     func get(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let id = try Self.filmID(context)
-        guard let film = try reader.film(id: id) else { throw Problem.notFound("No film has id \(id).") }
-        return .now(.json(film.jsonBytes))
+        return try reader.film(id: id).map { film in
+            guard let film else { throw Problem.notFound("No film has id \(id).") }
+            return .json(film.jsonBytes)
+        }
     }
 
     /// `POST /films/{id}/like`, `POST /films/{id}/dislike`
@@ -106,7 +108,11 @@ struct FilmController: Sendable {
     /// `GET /films?limit=&cursor=&sort=`
     func list(_ request: Request, _ context: RequestContext) throws -> Answer<Response> {
         let page = try FilmListQuery.page(from: request.query)
-        let films = try reader.films(page: page)
+        return reader.films(page: page).map { films in Self.listing(films, of: page) }
+    }
+
+    /// A page as `{"films": [...], "next_cursor": ...}`; `films` holds one more than the page when there is a next one.
+    private static func listing(_ films: [Film], of page: FilmPageRequest) -> Response {
         var json = JSONWriter(capacity: 128 * (films.count + 1))
         json.beginObject()
         json.key("films")
@@ -120,7 +126,7 @@ struct FilmController: Sendable {
             json.null()
         }
         json.endObject()
-        return .now(.json(json.bytes))
+        return .json(json.bytes)
     }
 
     private static func filmID(_ context: RequestContext) throws(Problem) -> Int64 {

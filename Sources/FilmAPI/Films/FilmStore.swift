@@ -77,14 +77,15 @@ extension FilmStore {
     }
 }
 
-/// The catalogue's reads. Synchronous: each event loop has its own read connection and reads
-/// on its own thread (an indexed read from a warm WAL database costs microseconds, less than a
-/// hop to another thread and back).
+/// The catalogue's reads, one reader per event loop, answered on that loop: SQLite reads on the
+/// loop's own connection and answers `.now` (an indexed read from a warm WAL database costs
+/// microseconds, less than a hop to another thread and back); PostgreSQL answers `.later`, after
+/// the round trip. A failed read is a failing answer (`Answer.failure`), never a throw.
 protocol FilmReader: Sendable {
     /// A film chosen at random, in O(log n); nil when the catalogue is empty.
-    func randomFilm() throws -> Film?
-    func film(id: Int64) throws -> Film?
+    func randomFilm() -> Answer<Film?>
+    func film(id: Int64) -> Answer<Film?>
     /// Up to `page.limit + 1` films after the cursor, in the page's order (the extra one tells
     /// whether there is a next page).
-    func films(page: FilmPageRequest) throws -> [Film]
+    func films(page: FilmPageRequest) -> Answer<[Film]>
 }

@@ -1,6 +1,7 @@
 import Synchronization
 
-/// One event loop's read connection: the loop reads on it synchronously (see `FilmReader`).
+/// One event loop's read connection: the loop reads on it synchronously and answers `.now`
+/// (see `FilmReader`).
 final class SQLiteFilmReader: FilmReader, @unchecked Sendable {
     private let database: FilmDatabase
     private let busy = Atomic<Bool>(false)
@@ -10,16 +11,16 @@ final class SQLiteFilmReader: FilmReader, @unchecked Sendable {
         database = try FilmDatabase(path: path, durability: .normal, readOnly: true)
     }
 
-    func randomFilm() throws -> Film? {
-        try exclusively { try database.randomFilm() }
+    func randomFilm() -> Answer<Film?> {
+        .reading { try exclusively { try database.randomFilm() } }
     }
 
-    func film(id: Int64) throws -> Film? {
-        try exclusively { try database.film(id: id) }
+    func film(id: Int64) -> Answer<Film?> {
+        .reading { try exclusively { try database.film(id: id) } }
     }
 
-    func films(page: FilmPageRequest) throws -> [Film] {
-        try exclusively { try database.films(page: page) }
+    func films(page: FilmPageRequest) -> Answer<[Film]> {
+        .reading { try exclusively { try database.films(page: page) } }
     }
 
     /// Closes the connection, once the loop that reads on it has stopped.
