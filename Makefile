@@ -8,7 +8,7 @@ BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev libpq-dev pkg-config
 TSAN_DIR := .build-tsan
 PYTEST := python3 -m pytest -p no:cacheprovider
 
-.PHONY: run build release deps test-deps unit live tsan fuzz test bench clean
+.PHONY: run build release deps test-deps unit live live-postgres tsan fuzz test bench clean
 
 deps:
 	@scripts/install-deps.sh $(BUILD_DEPS)
@@ -34,6 +34,12 @@ unit: build
 live: build test-deps
 	FILMD_BIN=$(CURDIR)/.build/debug/filmd $(PYTEST) tests/live -q
 
+# The live files that hold for both backends, again with database.url: each server gets a fresh
+# database in one throwaway PostgreSQL cluster (tests/live/conftest.py, FILMD_TEST_DB).
+POSTGRES_LIVE := tests/live/test_auth.py
+live-postgres: build test-deps
+	FILMD_TEST_DB=postgres FILMD_BIN=$(CURDIR)/.build/debug/filmd $(PYTEST) $(POSTGRES_LIVE) -q
+
 # The core live suite against a ThreadSanitizer build: any report fails the run.
 tsan: deps
 	$(SWIFT) build --product filmd --sanitize=thread --scratch-path $(TSAN_DIR)
@@ -48,7 +54,7 @@ tsan: deps
 fuzz: deps
 	scripts/fuzz.sh
 
-test: unit live tsan fuzz
+test: unit live live-postgres tsan fuzz
 
 bench: release
 	bench/run --filmd-bin .build/release/filmd

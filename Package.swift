@@ -41,6 +41,7 @@ let package = Package(
             dependencies: [
                 "CLibEvent",
                 "CSQLite",
+                "CLibPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HeapModule", package: "swift-collections"),

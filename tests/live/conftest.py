@@ -1,10 +1,41 @@
+import itertools
+import os
+
 import pytest
 
 from filmd_server import BASE_CONFIG, FilmdServer, deep_merge
+from postgres_service import PostgresService
+
+# FILMD_TEST_DB=postgres (make live-postgres): every server of make_server gets a fresh
+# PostgreSQL database of its own through database.url, in one throwaway cluster per session.
+ON_POSTGRES = os.environ.get("FILMD_TEST_DB") == "postgres"
+_database_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """The session's throwaway PostgreSQL cluster (started on first use, removed at the end)."""
+    service = PostgresService().start()
+    yield service
+    service.remove()
 
 
 @pytest.fixture
-def make_server(tmp_path):
+def fresh_postgres_url(postgres):
+    """fresh_postgres_url() -> the URL of a new empty database, dropped after the test."""
+    names: list[str] = []
+
+    def create() -> str:
+        names.append(f"filmd_test_{next(_database_names)}")
+        return postgres.create_database(names[-1])
+
+    yield create
+    for name in names:
+        postgres.drop_database(name)
+
+
+@pytest.fixture
+def make_server(tmp_path, request):
     """make_server(config_overrides={}, env={}, args=[], start=True) -> FilmdServer; stopped after the test."""
     servers: list[FilmdServer] = []
 
@@ -12,7 +43,12 @@ def make_server(tmp_path):
                 args: list[str] | None = None, start: bool = True) -> FilmdServer:
         workdir = tmp_path / f"filmd{len(servers)}"
         workdir.mkdir()
-        server = FilmdServer(workdir, deep_merge(BASE_CONFIG, config_overrides or {}), env, args)
+        config = deep_merge(BASE_CONFIG, config_overrides or {})
+        if ON_POSTGRES and "url" not in config["database"]:
+            config["database"]["url"] = request.getfixturevalue("fresh_postgres_url")()
+        server = FilmdServer(workdir, config, env, args)
+        if config["database"].get("url"):
+            server.postgres = request.getfixturevalue("postgres")
         servers.append(server)
         return server.start() if start else server
 
@@ -31,7 +67,10 @@ CLIENT_SUITES = {"test_openapi.py", "test_postman.py", "test_console.py", "test_
 
 
 def pytest_collection_modifyitems(items):
-    """Mark the client-artefact suites, which the ThreadSanitizer pass leaves out."""
+    """Mark the client-artefact suites, which the ThreadSanitizer pass leaves out; on PostgreSQL,
+    skip the tests marked sqlite_only (they look at the SQLite file itself)."""
     for item in items:
         if item.path.name in CLIENT_SUITES:
             item.add_marker(pytest.mark.clients)
+        if ON_POSTGRES and item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.skip(reason="about the SQLite file; FILMD_TEST_DB=postgres"))

@@ -12,6 +12,7 @@ import os
 import queue
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -97,6 +98,7 @@ class FilmdServer:
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
         self.host = self.config.get("server", {}).get("host", "127.0.0.1")
+        self.postgres = None  # the PostgresService holding database.url, when that is set
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout: float = 20.0) -> "FilmdServer":
@@ -234,6 +236,17 @@ class FilmdServer:
             except socket.timeout:
                 pass
             return b"".join(chunks)
+
+    # -- the database --------------------------------------------------------------------------
+    def sql(self, statement: str) -> list[list[str]]:
+        """One statement against this server's database, SQLite file or PostgreSQL alike: the
+        rows, each value as text. Fixed SQL only (no parameters): keep it portable."""
+        if self.postgres is None:
+            with sqlite3.connect(self.db_path) as db:
+                return [[str(value) for value in row] for row in db.execute(statement).fetchall()]
+        database = self.config["database"]["url"].rsplit("/", 1)[1]
+        output = self.postgres.sql(statement, database)
+        return [line.split("|") for line in output.splitlines()]
 
     # -- CLI ---------------------------------------------------------------------------------
     def cli(self, *args: str, input: bytes | None = None, check: bool = False) -> subprocess.CompletedProcess:

@@ -41,9 +41,12 @@ public struct DatabaseSettings: Sendable, Equatable, Codable {
     public var durability = Durability.normal
     /// A CSV (`name,studio,year`) loaded at start when the catalogue is empty.
     var seedCSV: String? = nil
+    /// A PostgreSQL connection URI: when set, the catalogue and the keys live there and `path`
+    /// is unused (SPEC §9). It may hold a password: print it only through `PostgresURL.redacted`.
+    public var url: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case path, durability
+        case path, durability, url
         case seedCSV = "seed_csv"
     }
 
@@ -52,6 +55,7 @@ public struct DatabaseSettings: Sendable, Equatable, Codable {
         try container.encode(path, forKey: .path)
         try container.encode(durability, forKey: .durability)
         try container.encode(seedCSV, forKey: .seedCSV)
+        try container.encode(url, forKey: .url)
     }
 }
 

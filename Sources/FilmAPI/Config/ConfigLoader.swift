@@ -35,6 +35,7 @@ public enum ConfigLoader {
     public static func render(_ config: Config) -> String {
         var redacted = config
         if redacted.tls.privateKey != nil { redacted.tls.privateKey = "<redacted>" }
+        redacted.database.url = redacted.database.url.flatMap(PostgresURL.init)?.redacted
         return tree(of: redacted).indentedText
     }
 

@@ -34,6 +34,9 @@ enum ConfigValidation {
     private static func database(_ d: DatabaseSettings) throws(ConfigError) {
         guard !d.path.isEmpty else { throw ConfigError(key: "database.path", "must not be empty") }
         if let seed = d.seedCSV, seed.isEmpty { throw ConfigError(key: "database.seed_csv", "must be a path or null") }
+        if let url = d.url, PostgresURL(url) == nil {
+            throw ConfigError(key: "database.url", "must be a postgres:// or postgresql:// connection URI, or null")
+        }
     }
 
     private static func limits(_ l: LimitSettings) throws(ConfigError) {
