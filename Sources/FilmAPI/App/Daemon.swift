@@ -34,9 +34,8 @@ public final class Daemon {
             return 70  // EX_SOFTWARE: this build and this libevent do not go together
         }
         ProcessMemory.keepFreedHeap()
-        let store = try SQLiteFilmStore(path: config.database.path, durability: config.database.durability)
-        try Seeding.seedIfEmpty(store, from: config.database.seedCSV, logger: logger)
-        let services = Services(store: store, lifecycle: lifecycle, sink: sink, level: level, logger: logger)
+        let backend = try CatalogueBackend.open(config, logger: logger)
+        let services = Services(store: backend.store, lifecycle: lifecycle, sink: sink, level: level, logger: logger)
         let refresher = try KeyRefresher(path: config.database.path, durability: config.database.durability,
                                          directory: services.keys, usage: services.usage, logger: logger)
         Task { await refresher.start() }
@@ -49,7 +48,8 @@ public final class Daemon {
         let quota = Composition.connectionQuota(config)
         services.metrics.connectionsRefused.read { [(labels: ["per_client"], count: quota.refused)] }
         let workers = try (0..<count).map { _ in
-            try Worker(config: config, services: services, security: security, connectionShare: share, tls: tls, quota: quota)
+            try Worker(config: config, services: services, backend: backend, security: security, connectionShare: share, tls: tls,
+                       quota: quota)
         }
         let inherited = ListeningSocket.inherited()
         let sockets = inherited.isEmpty ? [try ListeningSocket.open(host: config.server.host, port: config.server.port)] : inherited
@@ -87,8 +87,8 @@ public final class Daemon {
         keep.forEach { $0.cancel() }
         try Seeding.waitFor { await refresher.stop() }
         refresher.close()
-        store.close()
-        workers.forEach { $0.reader.close() }
+        backend.close()
+        workers.forEach { $0.closeReader() }
         logger.info("stopped", metadata: ["shutdown.in_flight_left": .stringConvertible(shutdown.leftInFlight)])
         sink.flush()
         return 0

@@ -5,14 +5,16 @@ import Foundation
 final class Worker: @unchecked Sendable {
     let loop: EventLoop
     let server: HTTPServer
-    let reader: SQLiteFilmReader
+    let reader: any FilmReader
+    /// Closes the reader, once the loop has stopped.
+    let closeReader: () -> Void
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
-    init(config: Config, services: Services, security: SecurityState, connectionShare: Int, tls: TLSContext?,
-         quota: ConnectionQuota) throws {
+    init(config: Config, services: Services, backend: CatalogueBackend, security: SecurityState, connectionShare: Int,
+         tls: TLSContext?, quota: ConnectionQuota) throws {
         loop = try EventLoop()
-        reader = try SQLiteFilmReader(path: config.database.path)
+        (reader, closeReader) = try backend.reader(on: loop)
         var limits = Composition.transportLimits(config.limits)
         limits.maxConnections = connectionShare
         server = try HTTPServer(loop: loop, handler: Composition.application(config: config, services: services, reader: reader,

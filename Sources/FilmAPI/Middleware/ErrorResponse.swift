@@ -9,7 +9,16 @@ enum ErrorResponse {
         if error is StorageUnavailable || error is SQLiteError {
             logger.error("storage failure", metadata: metadata)
             DatabaseErrors.record()
-            return Problem.unavailable("The catalogue cannot be reached right now; nothing was changed. Try again shortly.")
+            var problem = Problem.unavailable("The catalogue cannot be reached right now; nothing was changed. Try again shortly.")
+            problem.headers.set("Retry-After", "1")
+            return problem.response(requestID: context.facts.requestID)
+        }
+        if error is WriteOutcomeUnknown {
+            logger.error("write outcome unknown", metadata: metadata)
+            DatabaseErrors.record()
+            return Problem(.serviceUnavailable, type: "write-outcome-unknown",
+                           detail: "The database connection was lost before this change was confirmed: it may or may not have been applied. Check before sending it again.",
+                           headers: HTTPHeaders([("Retry-After", "1")]))
                 .response(requestID: context.facts.requestID)
         }
         logger.error("unexpected error", metadata: metadata)

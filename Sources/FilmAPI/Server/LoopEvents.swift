@@ -23,8 +23,17 @@ final class LoopEvent: @unchecked Sendable {
 
     /// Calls `action` on the loop every `milliseconds`.
     static func every(milliseconds: Int, on loop: EventLoop, _ action: @escaping () -> Void) -> LoopEvent {
+        timer(milliseconds: milliseconds, flags: Int16(EV_PERSIST), on: loop, action)
+    }
+
+    /// Calls `action` on the loop once, after `milliseconds`.
+    static func after(milliseconds: Int, on loop: EventLoop, _ action: @escaping () -> Void) -> LoopEvent {
+        timer(milliseconds: milliseconds, flags: 0, on: loop, action)
+    }
+
+    private static func timer(milliseconds: Int, flags: Int16, on loop: EventLoop, _ action: @escaping () -> Void) -> LoopEvent {
         let box = LoopEvent(action: action)
-        box.event = event_new(loop.base, -1, Int16(EV_PERSIST), fire, Unmanaged.passUnretained(box).toOpaque())
+        box.event = event_new(loop.base, -1, flags, fire, Unmanaged.passUnretained(box).toOpaque())
         var interval = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
         event_add(box.event, &interval)
         return box
