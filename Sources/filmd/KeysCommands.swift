@@ -8,9 +8,8 @@ struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create, list and revoke API keys.", subcommands: [Create.self, List.self, Revoke.self])
 
-    static func database(_ options: ConfigOptions) throws -> KeyDatabase {
-        let config = try options.load()
-        return try KeyDatabase(path: config.database.path, durability: config.database.durability)
+    static func database(_ options: ConfigOptions) throws -> any KeyStore {
+        try options.load().database.openKeyStore()
     }
 
     static var now: Int64 { Int64(Date().timeIntervalSince1970) }

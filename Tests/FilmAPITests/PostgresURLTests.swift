@@ -36,3 +36,27 @@ extension ConfigLoaderTests {
         #expect(try ConfigLoader.load(file: nil).database.url == nil)
     }
 }
+
+@Suite struct PGParametersTests {
+    @Test func arraysQuoteEveryElementAndKeepNull() {
+        #expect(PGParameters.array(["plain", #"say "hi""#, #"back\slash"#, nil, ""]) ==
+                #"{"plain","say \"hi\"","back\\slash",NULL,""}"#)
+        #expect(PGParameters.array([]) == "{}")
+    }
+
+    @Test func byteaIsHexWithItsPrefix() {
+        #expect(PGParameters.bytea([0x00, 0x0F, 0xA0, 0xFF]) == #"\x000fa0ff"#)
+    }
+
+    @Test func pgDumpNeverSeesThePasswordOnItsCommandLine() throws {
+        let url = try #require(PostgresURL("postgres://filmd:pw@db:5432/films"))
+        let arguments = PostgresBackup.arguments(url, destination: "/backups/films.dump")
+        #expect(arguments == ["--format=custom", "--file=/backups/films.dump", "--dbname=postgres://filmd@db:5432/films"])
+        guard case .needsPGDump(let command) = try PostgresBackup.run(url, destination: "/tmp/x.dump", environment: ["PATH": "/nonexistent"]) else {
+            Issue.record("pg_dump found on an empty PATH")
+            return
+        }
+        // Quoted for a shell: < and > would redirect.
+        #expect(command == "pg_dump --format=custom --file=/tmp/x.dump '--dbname=postgres://filmd:<redacted>@db:5432/films'")
+    }
+}

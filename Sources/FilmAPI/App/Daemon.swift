@@ -36,9 +36,7 @@ public final class Daemon {
         ProcessMemory.keepFreedHeap()
         let backend = try CatalogueBackend.open(config, logger: logger)
         let services = Services(store: backend.store, lifecycle: lifecycle, sink: sink, level: level, logger: logger)
-        let refresher = try KeyRefresher(path: config.database.path, durability: config.database.durability,
-                                         directory: services.keys, usage: services.usage, logger: logger)
-        Task { await refresher.start() }
+        let keySync = try KeySync.start(config.database, directory: services.keys, usage: services.usage, logger: logger)
         let security = Composition.securityState(config: config, services: services)
         let count = config.server.workers
         let share = (config.limits.maxConnections + count - 1) / count
@@ -85,8 +83,7 @@ public final class Daemon {
         main.run()
         workers.dropFirst().forEach { $0.join() }
         keep.forEach { $0.cancel() }
-        try Seeding.waitFor { await refresher.stop() }
-        refresher.close()
+        try keySync.stop()
         backend.close()
         workers.forEach { $0.closeReader() }
         logger.info("stopped", metadata: ["shutdown.in_flight_left": .stringConvertible(shutdown.leftInFlight)])

@@ -1,6 +1,7 @@
-/// The `api_keys` table: what `filmd keys` changes and what the server reloads. Synchronous,
-/// on one connection: the command-line tools call it directly, the server from `KeyRefresher`.
-public final class KeyDatabase {
+/// The `api_keys` table in the SQLite file: what `filmd keys` changes and what the server
+/// reloads. Synchronous, on one connection: the command-line tools call it directly, the server
+/// from `KeyRefresher`.
+public final class KeyDatabase: KeyStore {
     private let connection: SQLiteConnection
     private let insert, selectAll, revoke, changes, touch: SQLiteStatement
 
@@ -21,39 +22,26 @@ public final class KeyDatabase {
     }
 
     /// Closes the connection; the database is not used after this.
-    func close() { connection.close() }
+    public func close() { connection.close() }
 
-    /// Creates a key with a fresh id and secret; the token is returned once and never stored.
-    public func issue(name: String, role: Role, lifetime: Int64?, now: Int64) throws -> (key: APIKey, token: APIKeyToken) {
-        for _ in 0..<3 {
-            let token = APIKeyToken.generate()
-            let key = APIKey(id: token.id, name: name, role: role, digest: SecretDigest(secret: token.secret),
-                             createdAt: now, expiresAt: lifetime.map { now + $0 })
-            do throws(SQLiteError) {
-                try insert.bind(.text(key.id), .text(key.name), .text(role.rawValue), .blob(key.digest.bytes),
-                                .integer(now), key.expiresAt.map(SQLiteValue.integer) ?? .null).run()
-                return (key, token)
-            } catch {
-                guard error.code == .constraintPrimaryKey else { throw error }  // the id is taken: draw again
-            }
+    public func insert(_ key: APIKey) throws -> Bool {
+        do throws(SQLiteError) {
+            try insert.bind(.text(key.id), .text(key.name), .text(key.role.rawValue), .blob(key.digest.bytes),
+                            .integer(key.createdAt), key.expiresAt.map(SQLiteValue.integer) ?? .null).run()
+            return true
+        } catch {
+            guard error.code == .constraintPrimaryKey else { throw error }
+            return false
         }
-        throw SQLiteError(code: .constraintPrimaryKey, message: "no free key id after three draws")
     }
 
-    /// Every key, oldest first, and how many rows could not be read as keys (a role or digest
-    /// edited by hand); those are left out, so they authenticate nothing.
     public func all() throws -> (keys: [APIKey], unreadable: Int) {
         try selectAll.bind()
-        var keys: [APIKey] = []
-        var unreadable = 0
-        while try selectAll.step() {
-            if let key = Self.key(from: selectAll) { keys.append(key) } else { unreadable += 1 }
-        }
-        return (keys, unreadable)
+        var rows: [APIKey?] = []
+        while try selectAll.step() { rows.append(Self.key(from: selectAll)) }
+        return APIKey.readable(rows)
     }
 
-    /// Revokes `id` from `now` on (a key revoked before keeps its first revocation time);
-    /// nil when there is no such key.
     public func revoke(id: String, now: Int64) throws -> APIKey? {
         try revoke.bind(.text(id), .integer(now))
         defer { revoke.reset() }
@@ -68,16 +56,14 @@ public final class KeyDatabase {
         return try changes.step() ? changes.int64(0) : 0
     }
 
-    /// Writes `last_used_at` of every key in `uses`, in one transaction.
-    func recordUses(_ uses: [String: Int64]) throws {
+    public func recordUses(_ uses: [String: Int64]) throws {
         try connection.transaction {
             for (id, time) in uses { try touch.bind(.text(id), .integer(time)).run() }
         }
     }
 
     private static func key(from row: SQLiteStatement) -> APIKey? {
-        guard let role = Role(rawValue: row.text(2)), let digest = SecretDigest(bytes: row.blob(3)) else { return nil }
-        return APIKey(id: row.text(0), name: row.text(1), role: role, digest: digest, createdAt: row.int64(4),
-                      expiresAt: row.optionalInt64(5), revokedAt: row.optionalInt64(6), lastUsedAt: row.optionalInt64(7))
+        APIKey(stored: row.text(0), name: row.text(1), role: row.text(2), digest: row.blob(3), createdAt: row.int64(4),
+               expiresAt: row.optionalInt64(5), revokedAt: row.optionalInt64(6), lastUsedAt: row.optionalInt64(7))
     }
 }

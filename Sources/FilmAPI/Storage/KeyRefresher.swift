@@ -20,7 +20,7 @@ actor KeyRefresher {
     init(path: String, durability: Durability, directory: KeyDirectory, usage: KeyUsage, logger: Logger) throws {
         let database = try KeyDatabase(path: path, durability: durability)
         version = try database.version()
-        try Self.load(database, into: directory, logger: logger)
+        try database.load(into: directory, logger: logger)
         self.database = database
         self.directory = directory
         self.usage = usage
@@ -62,28 +62,12 @@ actor KeyRefresher {
         do {
             let current = try database.version()
             if current != version {
-                try Self.load(database, into: directory, logger: logger)
+                try database.load(into: directory, logger: logger)
                 version = current
             }
         } catch {
             logger.warning("api keys not reloaded; the previous set stays in use", metadata: ["error": "\(error)"])
         }
-        let uses = usage.drain()
-        guard !uses.isEmpty else { return }
-        do {
-            try database.recordUses(uses)
-        } catch {
-            usage.restore(uses)
-            logger.warning("api key last_used_at not written; retrying", metadata: ["error": "\(error)"])
-        }
-    }
-
-    private static func load(_ database: KeyDatabase, into directory: KeyDirectory, logger: Logger) throws {
-        let (keys, unreadable) = try database.all()
-        directory.replace(with: keys)
-        if unreadable > 0 {
-            logger.warning("api keys with an unknown role or a damaged digest are ignored",
-                           metadata: ["auth.keys_ignored": .stringConvertible(unreadable)])
-        }
+        database.writeUses(from: usage, logger: logger)
     }
 }

@@ -53,6 +53,14 @@ enum PGParameters {
         "\\x" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
+    /// An array literal (`{"a","b\\"c",NULL}`) for a `$1::text[]`-style parameter.
+    static func array(_ values: [String?]) -> String {
+        let elements = values.map { value in
+            value.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" } ?? "NULL"
+        }
+        return "{" + elements.joined(separator: ",") + "}"
+    }
+
     /// Calls `body` with C strings for `values`, valid only during the call.
     static func withCStrings<T>(_ values: [String?], _ body: ([UnsafePointer<CChar>?]) throws -> T) rethrows -> T {
         let copies = values.map { $0.map { strdup($0)! } }
