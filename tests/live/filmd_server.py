@@ -248,6 +248,10 @@ class FilmdServer:
         output = self.postgres.sql(statement, database)
         return [line.split("|") for line in output.splitlines()]
 
+    def same_database(self, **overrides) -> dict:
+        """The `database` config of another server on this server's database (file or PostgreSQL)."""
+        return {"path": str(self.db_path), "url": self.config["database"].get("url"), **overrides}
+
     # -- CLI ---------------------------------------------------------------------------------
     def cli(self, *args: str, input: bytes | None = None, check: bool = False) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -7,16 +7,17 @@ enum CatalogueBackend {
     case sqlite(SQLiteFilmStore, path: String)
     case postgres(PostgresFilmStore)
 
-    /// Opens the store (a PostgreSQL schema is brought up to date first, blocking: before any loop runs).
+    /// Opens the store; a PostgreSQL schema is brought up to date and seeded first, blocking,
+    /// before any loop runs.
     static func open(_ config: Config, logger: Logger) throws -> CatalogueBackend {
         guard let text = config.database.url, let url = PostgresURL(text) else {
             let store = try SQLiteFilmStore(path: config.database.path, durability: config.database.durability)
             try Seeding.seedIfEmpty(store, from: config.database.seedCSV, logger: logger)
             return .sqlite(store, path: config.database.path)
         }
-        let setup = try PGBlockingConnection(url: url)
-        try PostgresMigrations.migrate(setup)
-        setup.close()
+        let setup = try PostgresCatalogue(url: url)  // migrates
+        defer { setup.close() }
+        try Seeding.seedIfEmpty(from: config.database.seedCSV, logger: logger, setup.seedIfEmpty)
         // A write or read without an answer this long counts as a lost connection (never past the request timeout).
         let timeout = Int(min(config.limits.requestTimeoutSeconds, 5) * 1000)
         return .postgres(PostgresFilmStore(url: url, timeoutMilliseconds: timeout, logger: logger))

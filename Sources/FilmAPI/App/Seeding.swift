@@ -4,13 +4,18 @@ import Logging
 /// `database.seed_csv`: sample films for an empty catalogue, loaded before the server listens.
 enum Seeding {
     static func seedIfEmpty(_ store: SQLiteFilmStore, from path: String?, logger: Logger) throws {
+        try seedIfEmpty(from: path, logger: logger) { films in try waitFor { try await store.seed(films) } }
+    }
+
+    /// `seed` stores the films when the catalogue is empty and says how many it stored.
+    static func seedIfEmpty(from path: String?, logger: Logger, _ seed: ([FilmImport.Row]) throws -> Int) throws {
         guard let path else { return }
         guard let data = FileManager.default.contents(atPath: path) else {
             logger.warning("seed file not readable; starting without sample films", metadata: ["file.path": .string(path)])
             return
         }
         let films = try FilmImport.parse(String(decoding: data, as: UTF8.self), format: .csv)
-        let loaded = try waitFor { try await store.seed(films) }
+        let loaded = try seed(films)
         if loaded > 0 { logger.info("catalogue seeded", metadata: ["films.count": .stringConvertible(loaded), "file.path": .string(path)]) }
     }
 

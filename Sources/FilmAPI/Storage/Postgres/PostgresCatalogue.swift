@@ -46,4 +46,13 @@ public final class PostgresCatalogue: Catalogue {
             }
         }
     }
+
+    /// `importFilms` when the catalogue is empty (the server's `database.seed_csv`), under a lock
+    /// so that nodes starting together seed it once; how many films it stored.
+    func seedIfEmpty(_ films: [FilmImport.Row]) throws -> Int {
+        try connection.execute("SELECT pg_advisory_lock(\(PostgresMigrations.lockKey) + 1)")
+        defer { _ = try? connection.execute("SELECT pg_advisory_unlock(\(PostgresMigrations.lockKey) + 1)") }  // also released on close
+        guard try connection.execute("SELECT count(*) FROM (SELECT 1 FROM films LIMIT 1) AS one").int64(0, 0) == 0 else { return 0 }
+        return try importFilms(films)
+    }
 }
