@@ -36,7 +36,8 @@ live: build test-deps
 
 # The live files that hold for both backends, again with database.url: each server gets a fresh
 # database in one throwaway PostgreSQL cluster (tests/live/conftest.py, FILMD_TEST_DB).
-POSTGRES_LIVE := tests/live/test_auth.py
+POSTGRES_LIVE := tests/live/test_auth.py tests/live/test_tutorial_api.py tests/live/test_films_resource.py \
+    tests/live/test_pagination.py tests/live/test_concurrency.py tests/live/test_storage.py
 live-postgres: build test-deps
 	FILMD_TEST_DB=postgres FILMD_BIN=$(CURDIR)/.build/debug/filmd $(PYTEST) $(POSTGRES_LIVE) -q
 

@@ -48,17 +48,21 @@ final class PGLoopConnection: @unchecked Sendable {
     var isReady: Bool { state == .ready }
 
     /// Runs `queries` (in order, in the next segment) and hands their results to `finish`, on
-    /// the loop, once the segment's Sync is answered; at once with `PGConnectionLost` when the
-    /// connection is down.
+    /// the loop, once the segment's Sync is answered. While connecting, they wait for the
+    /// connection (bounded by its deadline); while it is down, `PGConnectionLost` answers at once.
     func run(_ queries: [PGQuery], _ finish: @escaping (Result<[PGResult], any Error>) -> Void) {
-        guard state == .ready else {
+        guard state == .ready || state == .connecting || state == .idle else {
             finish(.failure(PGConnectionLost(sent: false, reason: "not connected")))
             return
         }
         unsent.append(PGPending(queries: queries, finish: finish))
+        scheduleSend()
+    }
+
+    /// After everything the loop has ready now: the requests read in this turn share the Sync.
+    private func scheduleSend() {
         guard !sendScheduled else { return }
         sendScheduled = true
-        // After everything the loop has ready now: the requests read in this turn share the Sync.
         loop.execute { self.sendSegment() }
     }
 
@@ -115,6 +119,7 @@ final class PGLoopConnection: @unchecked Sendable {
             logger.info("postgres connected", metadata: ["db.connection": .string(url.redacted)])
         })], owners: Array(repeating: 0, count: statements.count), sentAt: .now))
         flush()
+        if !unsent.isEmpty { scheduleSend() }  // what arrived while connecting
     }
 
     // MARK: sending and receiving
