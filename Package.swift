@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         // libpq, PostgreSQL's client library, for `database.url` (Debian's libpq-dev).
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // hiredis, Redis's C client, for `rate_limits.storage` (Debian's libhiredis-dev); not yet used by FilmAPI.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // assets/ (the OpenAPI document, the console) compiled into FilmAPI as string literals at
         // build time: a deployment is one file, and nothing generated is committed.
         .executableTarget(name: "EmbedAssets"),
