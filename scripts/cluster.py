@@ -33,27 +33,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "live"))
-from postgres_service import PostgresService, free_port  # noqa: E402  (one way to start PostgreSQL)
+# One way to start PostgreSQL and to wait, for the tests and for this launcher.
+from filmd_server import deep_merge, wait_until  # noqa: E402
+from postgres_service import PostgresService, free_port  # noqa: E402
 
 HAPROXY_TEMPLATE = REPO / "deploy" / "cluster" / "haproxy.cfg"
 NODE_NAMES = "abcdefghijklmnopqrstuvwxyz"
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-    return merged
-
-
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
 
 
 def http_status(url: str) -> int | None:
@@ -109,7 +94,7 @@ class Node:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"node {self.name} exited {self.process.returncode}: {self.log_path.read_text()[-2000:]}")
             return http_status(self.url + "/readyz") == 200
-        wait_for(ready, timeout, f"node {self.name} ready")
+        wait_until(ready, timeout, f"node {self.name} ready")
 
     def kill(self) -> None:
         """SIGKILL, as a crash would; no draining."""
@@ -218,7 +203,7 @@ class Cluster:
             except OSError:
                 return False
             return all(states.get(name) == "UP" for name in names)
-        wait_for(all_up, timeout, f"HAProxy to send traffic to {names}")
+        wait_until(all_up, timeout, f"HAProxy to send traffic to {names}")
 
     def stop(self) -> None:
         stop_process(self.haproxy)
