@@ -8,7 +8,7 @@ prints the balancer's URL and stops everything on Ctrl-C (SIGINT) or SIGTERM. Th
 (tests/live/test_cluster.py) start the same thing through the `Cluster` class:
 
     with Cluster(nodes=3) as cluster:
-        cluster.url; cluster.nodes[1].kill(); cluster.nodes[1].start(); cluster.server_states()
+        cluster.url; cluster.nodes[1].kill(); cluster.nodes[1].start(); cluster.balancer.server_states()
 
 Every node reads the repository's config.json with its own port, the shared database.url and the
 balancer (127.0.0.1) in server.trusted_proxies; every node has seed_csv: the first to start seeds
@@ -113,6 +113,65 @@ class Node:
         return records
 
 
+class Balancer:
+    """HAProxy from deploy/cluster/haproxy.cfg in front of `servers` (name -> port), run as
+    `haproxy -db` (in the foreground, our child), with an admin socket to ask for their states."""
+
+    def __init__(self, root: Path, servers: dict[str, int], port: int | None = None):
+        self.root = root
+        self.servers = servers
+        self.port = port or free_port()
+        self.stats_socket = root / "haproxy.sock"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Balancer":
+        lines = "".join(f"    server {name} 127.0.0.1:{port}\n" for name, port in self.servers.items())
+        config = HAPROXY_TEMPLATE.read_text().replace("bind @BIND@", f"bind 127.0.0.1:{self.port}")
+        (self.root / "haproxy.cfg").write_text(config.replace("\n@SERVERS@\n", "\n" + lines))
+        # A second file, so that the shipped template stays as a deployment would use it.
+        (self.root / "stats.cfg").write_text(f"global\n    stats socket {self.stats_socket} mode 600 level admin\n")
+        with open(self.root / "haproxy.log", "ab") as log:
+            self.process = subprocess.Popen(["haproxy", "-db", "-f", str(self.root / "haproxy.cfg"),
+                                             "-f", str(self.root / "stats.cfg")],
+                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return self
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+    def command(self, command: str) -> str:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.stats_socket))
+            sock.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def server_states(self) -> dict[str, str]:
+        """Each node's state as HAProxy sees it: "UP", "DOWN", "UP 1/2", ..."""
+        lines = self.command("show stat").splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        states = {}
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(",")))
+            if row.get("pxname") == "filmd" and row.get("svname") not in ("FRONTEND", "BACKEND"):
+                states[row["svname"]] = row["status"]
+        return states
+
+    def wait_in_rotation(self, names: list[str], timeout: float = 20) -> None:
+        def all_up() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"haproxy exited {self.process.returncode}: {(self.root / 'haproxy.log').read_text()}")
+            try:
+                states = self.server_states()
+            except OSError:
+                return False
+            return all(states.get(name) == "UP" for name in names)
+        wait_until(all_up, timeout, f"HAProxy to send traffic to {names}")
+
+
 class Cluster:
     def __init__(self, nodes: int = 3, filmd_bin: str | None = None, config_overrides: dict | None = None,
                  seed_csv: Path | None = REPO / "data" / "films.csv"):
@@ -125,8 +184,7 @@ class Cluster:
         self.postgres: PostgresService | None = None
         self.database_url = ""
         self.nodes: list[Node] = []
-        self.haproxy: subprocess.Popen | None = None
-        self.stats_socket = self.root / "haproxy.sock"
+        self.balancer: Balancer | None = None
 
     @property
     def url(self) -> str:
@@ -154,59 +212,16 @@ class Cluster:
                 node.start()
             for node in self.nodes:
                 node.wait_ready()
-            self._start_haproxy()
-            self.wait_in_rotation([node.name for node in self.nodes])
+            self.balancer = Balancer(self.root, {node.name: node.port for node in self.nodes}, self.port).start()
+            self.balancer.wait_in_rotation([node.name for node in self.nodes])
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _start_haproxy(self) -> None:
-        servers = "".join(f"    server {node.name} 127.0.0.1:{node.port}\n" for node in self.nodes)
-        config = HAPROXY_TEMPLATE.read_text().replace("bind @BIND@", f"bind 127.0.0.1:{self.port}")
-        config = config.replace("\n@SERVERS@\n", "\n" + servers)
-        (self.root / "haproxy.cfg").write_text(config)
-        # A second file: the admin socket the tests (and you) can ask for each node's state.
-        (self.root / "stats.cfg").write_text(f"global\n    stats socket {self.stats_socket} mode 600 level admin\n")
-        self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(self.root / "haproxy.cfg"),
-                                         "-f", str(self.root / "stats.cfg")],
-                                        stdout=open(self.root / "haproxy.log", "ab"), stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
-
-    def haproxy_command(self, command: str) -> str:
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.settimeout(5)
-            sock.connect(str(self.stats_socket))
-            sock.sendall(command.encode() + b"\n")
-            chunks = []
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        return b"".join(chunks).decode()
-
-    def server_states(self) -> dict[str, str]:
-        """Each node's state as HAProxy sees it: "UP", "DOWN", "UP 1/2", ..."""
-        lines = self.haproxy_command("show stat").splitlines()
-        header = lines[0].lstrip("# ").split(",")
-        states = {}
-        for line in lines[1:]:
-            row = dict(zip(header, line.split(",")))
-            if row.get("pxname") == "filmd" and row.get("svname") not in ("FRONTEND", "BACKEND"):
-                states[row["svname"]] = row["status"]
-        return states
-
-    def wait_in_rotation(self, names: list[str], timeout: float = 20) -> None:
-        def all_up() -> bool:
-            if self.haproxy is not None and self.haproxy.poll() is not None:
-                raise RuntimeError(f"haproxy exited {self.haproxy.returncode}: {(self.root / 'haproxy.log').read_text()}")
-            try:
-                states = self.server_states()
-            except OSError:
-                return False
-            return all(states.get(name) == "UP" for name in names)
-        wait_until(all_up, timeout, f"HAProxy to send traffic to {names}")
-
     def stop(self) -> None:
-        stop_process(self.haproxy)
+        if self.balancer is not None:
+            self.balancer.stop()
         for node in self.nodes:
             node.stop()
         if self.postgres is not None:
@@ -236,7 +251,7 @@ def main() -> int:
         print(f"filmd cluster: {cluster.url}/  (console: {cluster.url}/console)", flush=True)
         for node in cluster.nodes:
             print(f"  node {node.name}: {node.url}  log {node.log_path}", flush=True)
-        print(f"  PostgreSQL: {cluster.database_url}\n  HAProxy admin socket: {cluster.stats_socket}\n"
+        print(f"  PostgreSQL: {cluster.database_url}\n  HAProxy admin socket: {cluster.balancer.stats_socket}\n"
               "Ctrl-C stops everything.", flush=True)
         while True:
             time.sleep(3600)

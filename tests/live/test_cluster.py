@@ -154,7 +154,7 @@ def test_kill_9_of_one_node_under_like_load_loses_and_doubles_nothing_acknowledg
         # unknown), but never twice: HAProxy repeats only connections that were never made.
         assert counts["acknowledged"] <= stored <= counts["acknowledged"] + counts["failed"], (film_id, counts, stored)
     assert sum(c["acknowledged"] for c in tally.values()) >= 600, tally  # the others kept serving
-    wait_until(lambda: cluster.server_states()["b"].startswith("DOWN"), timeout=10, what="HAProxy to mark b DOWN")
+    wait_until(lambda: cluster.balancer.server_states()["b"].startswith("DOWN"), timeout=10, what="HAProxy to mark b DOWN")
 
 
 def test_the_killed_node_rejoins(cluster):
@@ -162,7 +162,7 @@ def test_the_killed_node_rejoins(cluster):
     if victim.process.poll() is None:  # run alone: kill it first
         victim.kill()
     victim.start().wait_ready()
-    cluster.wait_in_rotation(["b"])
+    cluster.balancer.wait_in_rotation(["b"])
     ids = {f"rejoin-{uuid.uuid4().hex[:12]}" for _ in range(6)}
     for request_id in ids:
         status, _ = _call(cluster, "GET", "/", headers={"X-Request-ID": request_id})
