@@ -6,6 +6,8 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import os
+import subprocess
 import sys
 import threading
 import uuid
@@ -168,3 +170,15 @@ def test_the_killed_node_rejoins(cluster):
         status, _ = _call(cluster, "GET", "/", headers={"X-Request-ID": request_id})
         assert status == 200
     wait_until(lambda: len(_requests_seen(victim, ids)) == 2, what="node b to serve its share again")
+
+
+def test_the_example_node_config_is_valid():
+    """deploy/cluster/node.json passes the node's own validation (exit 0, not 78)."""
+    example = Path(__file__).resolve().parents[2] / "deploy" / "cluster" / "node.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FILMD_")}
+    done = subprocess.run([FILMD_BIN, "check-config", "--config", str(example)], capture_output=True,
+                          text=True, timeout=30, env=env)
+    assert done.returncode == 0, done.stderr
+    effective = json.loads(done.stdout)
+    assert effective["database"]["url"].startswith("postgres://")
+    assert effective["server"]["trusted_proxies"] == ["10.0.0.10"]
