@@ -8,6 +8,7 @@
     bench/run --workers 1,2                     # filmd server.workers (and evfilm --threads) 1 and 2
     bench/run --workloads get_root,like_random --duration 20
     bench/run --plot [SVG]                      # chart the last run (see --out) as SVG
+    bench/run --db postgres                     # filmd on PostgreSQL beside filmd on SQLite (postgres_bench.py)
 
 What one run does:
  1. installs what is missing (wrk, gcc/make, libevent-dev, libsqlite3-dev; apt-get, idempotent;
@@ -59,6 +60,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from postgres_bench import PGDatabase, render_pg, start_cluster, template
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 WRK_DIR = BENCH / "wrk"
@@ -70,7 +73,7 @@ WORKLOADS = {  # name -> (wrk script, description)
     "add_film": ("add_film.lua", "POST /add_film"),
     "mixed": ("mixed.lua", "90% GET /, 9% like, 1% add"),
 }
-SERVERS = ("reference", "filmd")
+SERVERS = ("reference", "filmd", "filmd-pg")  # filmd-pg: filmd with database.url (--db postgres)
 BENCH_ORIGIN = "https://bench.example"
 NEVER = "1000000000 per minute"  # a limit that is consulted on every request but never reached
 
@@ -206,7 +209,9 @@ class Snapshot:
                 "dislikes": self.dislikes - other.dislikes}
 
 
-def snapshot(db: Path) -> Snapshot:
+def snapshot(db: Path | PGDatabase) -> Snapshot:
+    if isinstance(db, PGDatabase):
+        return Snapshot(*db.totals())
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
         row = con.execute("SELECT count(*), coalesce(sum(likes), 0), coalesce(sum(dislikes), 0), "
@@ -481,8 +486,11 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
     res = Result(workload, kind, films, workers)
     run_dir: Path = ctx["out"] / f"{workload}-{films}-w{workers}-{kind}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    db = run_dir / "films.db"
-    copy_db(ctx["db"][(kind, films)], db)
+    if kind == "filmd-pg":
+        db = ctx["db"][(kind, films)].copy(f"run_{workload}_{films}_w{workers}")
+    else:
+        db = run_dir / "films.db"
+        copy_db(ctx["db"][(kind, films)], db)
     access_log = run_dir / "access.log"
     port = free_port()
     if kind == "reference":
@@ -491,11 +499,11 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
         server = Server(kind, argv, port, "/", run_dir, access_log, server_env())
         api_key = None
     else:
-        config = filmd_config(port, db, access_log, workers, ctx["filmd_anonymous_editor"])
+        config = filmd_config(port, db, access_log, workers, not ctx["api_keys"].get(kind))
         (run_dir / "config.json").write_text(json.dumps(config, indent=2))
         argv = [str(ctx["filmd"]), "serve", "--config", str(run_dir / "config.json")]
         server = Server(kind, argv, port, "/readyz", run_dir, access_log, filmd_env())
-        api_key = ctx.get("api_key")
+        api_key = ctx["api_keys"].get(kind)
     wrk_log = run_dir / "wrk.txt"
     s0 = snapshot(db)
     server.start()
@@ -528,7 +536,7 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
     res.middleware["ratelimit_decisions"] = logged.get("decisions", {})
     check["ok"] = (check["ok"] and check["after_stop_extra"] == {"rows": 0, "likes": 0, "dislikes": 0}
                    and all(v["ok"] for v in exact.values()))
-    if kind == "filmd" and logged["bad_lines"]:
+    if kind != "reference" and logged["bad_lines"]:
         check["ok"] = False
         check["detail"] += f"; {logged['bad_lines']} access-log lines are not JSON"
     if logged["lines"] == 0:
@@ -539,10 +547,12 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
     return res
 
 
-def filmd_config(port: int, db: Path, access_log: Path, workers: int, anonymous_editor: bool) -> dict:
+def filmd_config(port: int, db: Path | PGDatabase, access_log: Path, workers: int, anonymous_editor: bool) -> dict:
+    on_pg = isinstance(db, PGDatabase)
     return {
         "server": {"host": "127.0.0.1", "port": port, "workers": workers},
-        "database": {"path": str(db), "durability": "normal", "seed_csv": None},
+        "database": {"path": str(access_log.parent / "unused.db") if on_pg else str(db), "durability": "normal",
+                     "seed_csv": None, "url": db.url if on_pg else None},
         "rate_limits": {
             "enabled": True,
             "dry_run": False,
@@ -594,8 +604,30 @@ def prepare_databases(servers, film_counts, args, ctx) -> None:
                 copy_keys(ctx["db"][("filmd", film_counts[0])], path)
             checkpoint(path)
             ctx["db"][("filmd", n)] = path
-    ctx["api_key"] = ctx.get("filmd_key")
-    ctx["filmd_anonymous_editor"] = not ctx.get("api_key")
+        if "filmd-pg" in servers:
+            ctx["db"][("filmd-pg", n)] = prepare_postgres(n, db_dir, args, ctx)
+    ctx["api_keys"] = {"filmd": ctx.get("filmd_key"), "filmd-pg": ctx.get("filmd_pg_key")}
+
+
+def prepare_postgres(n: int, db_dir: Path, args, ctx) -> PGDatabase:
+    """The template database of n films for the filmd-pg runs, with its own editor key."""
+    csv_path = db_dir / f"films-{n}.csv"
+    if not csv_path.exists():
+        write_films_csv(csv_path, n)
+    db = template(ctx["postgres"], n)
+    cfg = db_dir / f"filmd-pg-{n}.config.json"
+    cfg.write_text(json.dumps({"database": {"path": str(db_dir / "unused.db"), "url": db.url, "seed_csv": None}}))
+    log(f"filmd-pg database: {n} films (filmd import into PostgreSQL)")
+    r = subprocess.run([str(ctx["filmd"]), "import", str(csv_path), "--config", str(cfg)],
+                       capture_output=True, text=True, env=server_env(), cwd=db_dir)
+    if r.returncode != 0:
+        raise BenchError(f"filmd import into PostgreSQL failed ({r.returncode}): {(r.stderr or r.stdout)[-2000:]}")
+    if snapshot(db).rows != n:
+        raise BenchError(f"filmd import into PostgreSQL stored {snapshot(db).rows} films, expected {n}")
+    if not args.anonymous:
+        ctx["filmd_pg_key"] = create_key(ctx["filmd"], cfg, db_dir)  # keys live in the database: one per template
+    ctx["postgres"].sql(f'VACUUM ANALYZE', db.name)
+    return db
 
 
 KEY_RE = re.compile(r"\bfilmd_[A-Za-z0-9_\-\.~+/=]{8,}")
@@ -682,7 +714,7 @@ def render(results: list[Result], args, machine: dict) -> str:
             lines.append(f"{workload:<12} {films:>8} {workers:>4} {name:<10} {r.rps:>9.0f} {r.p50_ms:>7.2f} "
                          f"{r.p99_ms:>7.2f} {mib(r.peak_rss_kib):>9}  {writes}")
         f, ref = by.get("filmd"), by.get("reference")
-        if f and ref and f.wrk and ref.wrk:
+        if f and ref and f.wrk and ref.wrk and "reference" in args.servers:
             lines.append(f"{'':<12} {'':>8} {'':>4} {'filmd/ref':<10} {fmt_ratio(ratio(f.rps, ref.rps)):>9} "
                          f"{fmt_ratio(ratio(f.p50_ms, ref.p50_ms)):>7} {fmt_ratio(ratio(f.p99_ms, ref.p99_ms)):>7} "
                          f"{fmt_ratio(ratio(f.peak_rss_kib, ref.peak_rss_kib)):>9}")
@@ -724,6 +756,9 @@ def render(results: list[Result], args, machine: dict) -> str:
                     lines.append(f"  {name:<10} workers={workers}: {big.rps:.0f} / {small.rps:.0f} req/s = "
                                  f"{fmt_ratio(ratio(big.rps, small.rps))}")
     lines.append("")
+    if "filmd-pg" in args.servers:
+        lines.extend(render_pg(groups, ratio, fmt_ratio))
+        return "\n".join(lines)
     lines.extend(render_targets(results))
     return "\n".join(lines)
 
@@ -809,7 +844,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--filmd-bin", type=Path, help="filmd binary to measure (default: build it release)")
     ap.add_argument("--reference-dir", type=Path, default=DEFAULT_REFERENCE_DIR,
                     help=f"C reference sources (default {DEFAULT_REFERENCE_DIR})")
-    ap.add_argument("--servers", type=csv_list(str), default=list(SERVERS), help="reference,filmd")
+    ap.add_argument("--servers", type=csv_list(str), default=None, help="reference,filmd,filmd-pg")
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite",
+                    help="postgres: filmd on database.url (a throwaway cluster) beside filmd on SQLite")
     ap.add_argument("--workloads", type=csv_list(str), default=None, help=",".join(WORKLOADS))
     ap.add_argument("--films", type=csv_list(int), default=None,
                     help="catalogue size(s), comma-separated (default 100000; 10000 with --quick)")
@@ -843,6 +880,7 @@ def main(argv: list[str] | None = None) -> int:
         args.workloads = args.workloads or ["get_root"]
     args.films = args.films or ([10000] if args.quick else [100000])
     args.workloads = args.workloads or list(WORKLOADS)
+    args.servers = args.servers or (["filmd", "filmd-pg"] if args.db == "postgres" else ["reference", "filmd"])
     bad = [w for w in args.workloads if w not in WORKLOADS] + [s for s in args.servers if s not in SERVERS]
     if bad:
         ap.error(f"unknown workload/server: {', '.join(bad)}")
@@ -860,7 +898,9 @@ def main(argv: list[str] | None = None) -> int:
         ensure_tools("reference" in servers, args.install)
         if "reference" in servers:
             ctx["evfilm"] = build_reference(args.reference_dir)
-        if "filmd" in servers:
+        if "filmd-pg" in servers:
+            ctx["postgres"] = start_cluster()
+        if "filmd" in servers or "filmd-pg" in servers:
             ctx["filmd"] = args.filmd_bin.resolve() if args.filmd_bin else build_filmd()
             if not os.access(ctx["filmd"], os.X_OK):
                 raise BenchError(f"filmd binary not executable: {ctx['filmd']}")
