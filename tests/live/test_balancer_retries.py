@@ -39,14 +39,13 @@ class StandInNode:
             threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
 
     def _serve(self, connection: socket.socket) -> None:
-        with connection:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = connection.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
-            path = head.split(b" ", 2)[1].decode()
+        with connection, connection.makefile("rb") as reader:
+            request_line = reader.readline()
+            while reader.readline() not in (b"\r\n", b""):
+                pass  # the rest of the head
+            if not request_line:
+                return
+            path = request_line.split(b" ", 2)[1].decode()
             if path != "/readyz":
                 self.received.append(path)
                 if self.drop:
