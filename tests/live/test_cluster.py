@@ -145,6 +145,8 @@ def test_kill_9_of_one_node_under_like_load_loses_and_doubles_nothing_acknowledg
         thread.start()
     for _ in range(150):  # the load is under way on every node
         assert progress.acquire(timeout=30)
+    assert any("like" in r.get("url.path", "") + r.get("http.route", "") for r in victim.log_records()
+               if r.get("msg") == "request"), "node b served no like before it was killed"
     victim.kill()
     for thread in threads:
         thread.join(timeout=60)
