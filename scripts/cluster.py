@@ -175,7 +175,8 @@ class Balancer:
 class Cluster:
     def __init__(self, nodes: int = 3, filmd_bin: str | None = None, config_overrides: dict | None = None,
                  seed_csv: Path | None = REPO / "data" / "films.csv"):
-        self.filmd_bin = filmd_bin or os.environ.get("FILMD_BIN", str(REPO / ".build" / "debug" / "filmd"))
+        # Absolute: each node runs in its own folder.
+        self.filmd_bin = os.path.abspath(filmd_bin or os.environ.get("FILMD_BIN", str(REPO / ".build" / "debug" / "filmd")))
         self.root = Path(tempfile.mkdtemp(prefix="filmd-cluster-"))
         self.node_count = nodes
         self.config_overrides = config_overrides or {}
@@ -245,6 +246,8 @@ def main() -> int:
     parser.add_argument("--filmd-bin", default=None, help="default: $FILMD_BIN or .build/debug/filmd")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _interrupt)
+    # Also when started in the background, where SIGINT arrives ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     cluster = Cluster(nodes=args.nodes, filmd_bin=args.filmd_bin)
     try:
         cluster.start()
