@@ -1,5 +1,6 @@
 # filmd — the two commands of the README, and what they are made of.
 #   make run    build and serve on http://127.0.0.1:3000 (config.json, filmd.db, sample films)
+#   make cluster  three nodes on one PostgreSQL behind HAProxy, on loopback ports (Ctrl-C stops)
 #   make test   install what is missing, then unit tests, the live suite, and the live suite
 #               again against a ThreadSanitizer build, then the fuzz targets for a minute each
 SHELL := /bin/bash
@@ -24,9 +25,18 @@ release: deps
 run: build
 	.build/debug/filmd serve --config config.json
 
-test-deps: deps
-	@scripts/install-deps.sh systemd prometheus postgresql redis-server
+test-deps: deps cluster-deps
+	@scripts/install-deps.sh systemd prometheus redis-server
 	@scripts/install-client-test-deps.sh
+
+cluster-deps:
+	@scripts/install-deps.sh postgresql haproxy
+
+# PostgreSQL, NODES filmd nodes (sample films loaded once) and HAProxy, all children of
+# scripts/cluster.py, stopped by PID on Ctrl-C; it prints the URL.
+NODES ?= 3
+cluster: build cluster-deps
+	scripts/cluster.py --nodes $(NODES)
 
 unit: build
 	$(SWIFT) test

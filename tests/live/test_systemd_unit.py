@@ -7,6 +7,8 @@
 - `systemd-analyze security --offline=true` gives an overall exposure level <= 2.0.
 - The directives the contract asks for (SPEC §5, issue 4) are present, and the malloc tunable
   filmd is measured with (GLIBC_TUNABLES, BENCHMARKS.md item 31).
+- The cluster's template deploy/cluster/filmd@.service passes the same two checks instantiated as
+  filmd@a.service, and its sandbox is filmd.service's, line for line.
 - MemoryDenyWriteExecute=yes is safe for filmd: the real binary starts and answers under the
   kernel's PR_SET_MDWE (the same W^X rule), when the kernel and the binary are available.
 
@@ -31,6 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 UNIT_DIR = REPO / "deploy" / "systemd"
 SERVICE = UNIT_DIR / "filmd.service"
 SOCKET = UNIT_DIR / "filmd.socket"
+TEMPLATE = REPO / "deploy" / "cluster" / "filmd@.service"
 MAX_EXPOSURE = 2.0
 
 ANALYZE = shutil.which("systemd-analyze")
@@ -70,6 +73,14 @@ def _verify(tmp_path: Path, service_text: str | None = None) -> subprocess.Compl
     return _run("verify", f"--root={root}", *map(str, units))
 
 
+def _node_instance(tmp_path: Path) -> Path:
+    """The template as systemd would instantiate it for node `a`."""
+    root, _ = _fake_root(tmp_path)
+    instance = root / "etc" / "systemd" / "system" / "filmd@a.service"
+    shutil.copyfile(TEMPLATE, instance)
+    return instance
+
+
 def _directives(path: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for line in path.read_text().splitlines():
@@ -96,8 +107,8 @@ def test_verify_would_catch_a_broken_unit(tmp_path):
     assert "NoSuchDirective" in result.stdout + result.stderr
 
 
-def _exposure(result: subprocess.CompletedProcess) -> float:
-    match = re.search(r"Overall exposure level for filmd\.service:\s*([0-9]+(?:\.[0-9]+)?)", result.stdout)
+def _exposure(result: subprocess.CompletedProcess, unit: str = "filmd.service") -> float:
+    match = re.search(rf"Overall exposure level for {re.escape(unit)}:\s*([0-9]+(?:\.[0-9]+)?)", result.stdout)
     assert match, f"no 'Overall exposure level' line:\n{result.stdout}\n{result.stderr}"
     return float(match.group(1))
 
@@ -116,6 +127,32 @@ def test_security_threshold_exit_code():
     """The same check as CI would run it: --threshold makes the command fail above the score (0-100)."""
     result = _run("security", "--offline=true", f"--threshold={int(MAX_EXPOSURE * 10)}", str(SERVICE))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+
+
+@needs_analyze
+def test_node_template_verifies_clean(tmp_path):
+    instance = _node_instance(tmp_path)
+    result = _run("verify", f"--root={tmp_path / 'root'}", str(instance))
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 0 and output == "", f"systemd-analyze verify filmd@a.service:\n{output}"
+
+
+@needs_analyze
+def test_node_template_exposure_at_most_2(tmp_path):
+    result = _run("security", "--offline=true", str(_node_instance(tmp_path)))
+    exposure = _exposure(result, "filmd@a.service")
+    assert exposure <= MAX_EXPOSURE, f"filmd@a.service exposure {exposure} > {MAX_EXPOSURE}"
+
+
+def test_node_template_has_the_sandbox_of_filmd_service():
+    """systemd has no include: the template repeats the sandbox, and this keeps the copies equal."""
+    def sandbox(path: Path) -> str:
+        return path.read_text().split("# Sandbox\n", 1)[1]
+    assert sandbox(TEMPLATE) == sandbox(SERVICE)
+    d = _directives(TEMPLATE)
+    assert d["ExecStart"] == ["/usr/local/bin/filmd serve --config /etc/filmd/%i.json"]
+    assert d["StateDirectory"] == ["filmd/%i"] and d["WorkingDirectory"] == ["/var/lib/filmd/%i"]
+    assert d["Type"] == ["notify"] and d["User"] == ["filmd"]
 
 
 def test_unit_has_the_contracted_directives():
