@@ -9,7 +9,7 @@ BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev libpq-dev libhiredis-dev pk
 TSAN_DIR := .build-tsan
 PYTEST := python3 -m pytest -p no:cacheprovider
 
-.PHONY: run build release deps test-deps unit live live-postgres tsan fuzz test bench clean
+.PHONY: run build release deps test-deps unit live live-postgres tsan fuzz test bench clean cluster cluster-deps
 
 deps:
 	@scripts/install-deps.sh $(BUILD_DEPS)
