@@ -19,6 +19,7 @@ final class PGLoopConnection: @unchecked Sendable {
     private let loop: EventLoop
     private let statements: [PGStatement]
     private let timeoutMilliseconds: Int
+    private let maxSegmentsInFlight: Int
     private let logger: Logger
     private var state = State.idle
     private var connection: OpaquePointer?
@@ -35,8 +36,13 @@ final class PGLoopConnection: @unchecked Sendable {
     static let firstBackoffMilliseconds = 50
     static let maxBackoffMilliseconds = 2000
 
-    init(url: PostgresURL, loop: EventLoop, statements: [PGStatement], timeoutMilliseconds: Int, logger: Logger) {
+    /// `maxSegmentsInFlight`: 1 for writes, so that what arrives while a commit is under way
+    /// waits for it and joins the next one (one commit per round trip, not per write); reads
+    /// pipeline freely.
+    init(url: PostgresURL, loop: EventLoop, statements: [PGStatement], timeoutMilliseconds: Int, maxSegmentsInFlight: Int,
+         logger: Logger) {
         self.url = url
+        self.maxSegmentsInFlight = maxSegmentsInFlight
         self.loop = loop
         self.statements = statements
         self.timeoutMilliseconds = timeoutMilliseconds
@@ -126,7 +132,7 @@ final class PGLoopConnection: @unchecked Sendable {
 
     private func sendSegment() {
         sendScheduled = false
-        guard state == .ready, let connection, !unsent.isEmpty else { return }
+        guard state == .ready, let connection, !unsent.isEmpty, inFlight.count < maxSegmentsInFlight else { return }
         let pendings = unsent
         unsent.removeAll(keepingCapacity: true)
         var owners: [Int] = []
@@ -185,6 +191,7 @@ final class PGLoopConnection: @unchecked Sendable {
                 PQclear(raw)
                 inFlight.removeFirst().settle()
                 guard state == .ready else { return }  // a callback closed the connection
+                if !unsent.isEmpty { scheduleSend() }  // what waited for this segment
                 continue
             }
             inFlight[0].take(raw)
@@ -207,7 +214,10 @@ final class PGLoopConnection: @unchecked Sendable {
 
     private func broken(reason: String) {
         guard state != .closed, state != .waiting else { return }
-        if state == .ready { logger.warning("postgres connection lost", metadata: ["error": .string(reason)]) }
+        if state == .ready || backoffMilliseconds == Self.firstBackoffMilliseconds {  // the first failure of a series
+            logger.warning(state == .ready ? "postgres connection lost" : "postgres connection failed",
+                           metadata: ["error": .string(reason), "db.connection": .string(url.redacted)])
+        }
         drop(reason: reason)
         state = .waiting
         retry = LoopEvent.after(milliseconds: backoffMilliseconds, on: loop) { [unowned self] in connect() }

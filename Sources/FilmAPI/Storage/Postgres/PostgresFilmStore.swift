@@ -24,15 +24,15 @@ final class PostgresFilmStore: FilmStore, @unchecked Sendable {
 
     /// A write connection for `loop`, and a reader with a connection of its own.
     func attach(_ loop: EventLoop) -> PostgresFilmReader {
-        let writer = connection(on: loop)
+        let writer = connection(on: loop, maxSegmentsInFlight: 1)
         writers.withLock { $0[ObjectIdentifier(loop)] = (loop, writer) }
         firstLoop.withLock { $0 = $0 ?? loop }
-        return PostgresFilmReader(connection: connection(on: loop))
+        return PostgresFilmReader(connection: connection(on: loop, maxSegmentsInFlight: .max))
     }
 
-    private func connection(on loop: EventLoop) -> PGLoopConnection {
+    private func connection(on loop: EventLoop, maxSegmentsInFlight: Int) -> PGLoopConnection {
         PGLoopConnection(url: url, loop: loop, statements: PostgresCatalogueSQL.all, timeoutMilliseconds: timeoutMilliseconds,
-                         logger: logger)
+                         maxSegmentsInFlight: maxSegmentsInFlight, logger: logger)
     }
 
     /// Ends every write connection; once the loops have stopped.
