@@ -4,7 +4,7 @@
 #               again against a ThreadSanitizer build, then the fuzz targets for a minute each
 SHELL := /bin/bash
 SWIFT := scripts/swift-build-locked
-BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev pkg-config
+BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev libhiredis-dev pkg-config
 TSAN_DIR := .build-tsan
 PYTEST := python3 -m pytest -p no:cacheprovider
 
@@ -25,7 +25,7 @@ run: build
 	.build/debug/filmd serve --config config.json
 
 test-deps: deps
-	@scripts/install-deps.sh systemd prometheus
+	@scripts/install-deps.sh systemd prometheus redis-server
 	@scripts/install-client-test-deps.sh
 
 unit: build

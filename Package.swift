@@ -30,6 +30,9 @@ let package = Package(
         ),
         // SQLite's C API, plus a VFS that writes a transaction's WAL frames at once.
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // hiredis 0.14.1 on an event loop's event_base, with filmd's own libevent adapter
+        // (shared rate limits, SPEC §9).
+        .target(name: "CHiredis", linkerSettings: [.linkedLibrary("hiredis"), .linkedLibrary("event")]),
         // assets/ (the OpenAPI document, the console) compiled into FilmAPI as string literals at
         // build time: a deployment is one file, and nothing generated is committed.
         .executableTarget(name: "EmbedAssets"),
@@ -39,6 +42,7 @@ let package = Package(
             dependencies: [
                 "CLibEvent",
                 "CSQLite",
+                "CHiredis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HeapModule", package: "swift-collections"),

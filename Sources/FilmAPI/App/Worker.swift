@@ -6,6 +6,8 @@ final class Worker: @unchecked Sendable {
     let loop: EventLoop
     let server: HTTPServer
     let reader: SQLiteFilmReader
+    /// This loop's connection to the shared rate-limit store (it outlives reloads); nil in memory mode.
+    let redis: RedisConnection?
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
@@ -15,8 +17,9 @@ final class Worker: @unchecked Sendable {
         reader = try SQLiteFilmReader(path: config.database.path)
         var limits = Composition.transportLimits(config.limits)
         limits.maxConnections = connectionShare
+        redis = Composition.rateLimitStore(config: config, loop: loop, services: services)
         server = try HTTPServer(loop: loop, handler: Composition.application(config: config, services: services, reader: reader,
-                                                                           security: security),
+                                                                           security: security, redis: redis),
                                 limits: limits, tls: tls, quota: quota)
     }
 
