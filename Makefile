@@ -8,7 +8,7 @@ BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev libhiredis-dev pkg-config
 TSAN_DIR := .build-tsan
 PYTEST := python3 -m pytest -p no:cacheprovider
 
-.PHONY: run build release deps test-deps unit live tsan fuzz test bench clean
+.PHONY: run build release deps test-deps unit live live-redis tsan fuzz test bench clean
 
 deps:
 	@scripts/install-deps.sh $(BUILD_DEPS)
@@ -34,6 +34,10 @@ unit: build
 live: build test-deps
 	FILMD_BIN=$(CURDIR)/.build/debug/filmd $(PYTEST) tests/live -q
 
+# The rate-limit suites again, every server's limits in one real redis-server (SPEC §9).
+live-redis: build test-deps
+	FILMD_TEST_LIMITER=redis FILMD_BIN=$(CURDIR)/.build/debug/filmd $(PYTEST) tests/live/test_rate_limits.py tests/live/test_auth.py -q
+
 # The core live suite against a ThreadSanitizer build: any report fails the run.
 tsan: deps
 	$(SWIFT) build --product filmd --sanitize=thread --scratch-path $(TSAN_DIR)
@@ -48,7 +52,7 @@ tsan: deps
 fuzz: deps
 	scripts/fuzz.sh
 
-test: unit live tsan fuzz
+test: unit live live-redis tsan fuzz
 
 bench: release
 	bench/run --filmd-bin .build/release/filmd

@@ -1,10 +1,36 @@
+import os
+
 import pytest
 
 from filmd_server import BASE_CONFIG, FilmdServer, deep_merge
+from redis_service import RedisService
+
+# FILMD_TEST_LIMITER=redis: every server keeps its rate limits in one real redis-server
+# (started for the session, flushed before each test), so the rate-limit suites run again
+# against the shared store (`make live-redis`).
+LIMITER_REDIS = os.environ.get("FILMD_TEST_LIMITER") == "redis"
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory):
+    """One redis-server on a free loopback port for the session, stopped by PID at the end."""
+    service = RedisService(tmp_path_factory.mktemp("redis")).start()
+    yield service
+    service.stop()
 
 
 @pytest.fixture
-def make_server(tmp_path):
+def limiter_storage(request):
+    """The rate_limits.storage every server of the test gets: a flushed Redis, or None (memory)."""
+    if not LIMITER_REDIS:
+        return None
+    service = request.getfixturevalue("redis_service")
+    service.flush()
+    return service.url
+
+
+@pytest.fixture
+def make_server(tmp_path, limiter_storage):
     """make_server(config_overrides={}, env={}, args=[], start=True) -> FilmdServer; stopped after the test."""
     servers: list[FilmdServer] = []
 
@@ -12,7 +38,10 @@ def make_server(tmp_path):
                 args: list[str] | None = None, start: bool = True) -> FilmdServer:
         workdir = tmp_path / f"filmd{len(servers)}"
         workdir.mkdir()
-        server = FilmdServer(workdir, deep_merge(BASE_CONFIG, config_overrides or {}), env, args)
+        config = deep_merge(BASE_CONFIG, config_overrides or {})
+        if limiter_storage:
+            config = deep_merge(config, {"rate_limits": {"storage": limiter_storage}})
+        server = FilmdServer(workdir, config, env, args)
         servers.append(server)
         return server.start() if start else server
 
@@ -25,6 +54,11 @@ def make_server(tmp_path):
 def server(make_server):
     """A running filmd with an empty catalogue, no rate limits, anonymous requests allowed everything."""
     return make_server()
+
+
+def pytest_runtest_setup(item):
+    if LIMITER_REDIS and item.get_closest_marker("memory_limiter"):
+        pytest.skip("about the in-process limiter's bounded table, which the Redis mode does not use")
 
 
 CLIENT_SUITES = {"test_openapi.py", "test_postman.py", "test_console.py", "test_systemd_unit.py"}
