@@ -8,6 +8,7 @@
     bench/run --workers 1,2                     # filmd server.workers (and evfilm --threads) 1 and 2
     bench/run --workloads get_root,like_random --duration 20
     bench/run --plot [SVG]                      # chart the last run (see --out) as SVG
+    bench/run --limiter redis [--rounds 3]      # filmd's limiter in memory vs in Redis (bench/limiter.py)
 
 What one run does:
  1. installs what is missing (wrk, gcc/make, libevent-dev, libsqlite3-dev; apt-get, idempotent;
@@ -58,6 +59,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import limiter
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -492,6 +495,8 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
         api_key = None
     else:
         config = filmd_config(port, db, access_log, workers, ctx["filmd_anonymous_editor"])
+        if ctx.get("limiter_storage"):
+            config["rate_limits"]["storage"] = ctx["limiter_storage"]
         (run_dir / "config.json").write_text(json.dumps(config, indent=2))
         argv = [str(ctx["filmd"]), "serve", "--config", str(run_dir / "config.json")]
         server = Server(kind, argv, port, "/readyz", run_dir, access_log, filmd_env())
@@ -507,6 +512,8 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
         res.wrk = run_wrk(server.url, workload, args.duration, args, films, api_key, wrk_log)
         mem = vm_status(server.proc.pid)
         res.peak_rss_kib = mem.get("VmHWM", 0)
+        if ctx.get("limiter_storage"):
+            res.middleware["storage"] = limiter.round_trip_quantiles(server.url)
         s2 = settled_snapshot(db)
     finally:
         res.exit_code = server.stop()
@@ -824,6 +831,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=50, help="wrk -c (default 50)")
     ap.add_argument("--anonymous", action="store_true",
                     help="no API key: filmd runs with auth.anonymous_role=editor")
+    ap.add_argument("--limiter", choices=["memory", "redis"], default="memory",
+                    help="redis: filmd alone, its rate limits in memory vs in a redis-server of the bench's own")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of --limiter redis (default 3)")
     ap.add_argument("--no-install", dest="install", action="store_false", help="never apt-get install")
     ap.add_argument("--out", type=Path, default=None, help="output folder (default bench/out/<time>)")
     ap.add_argument("--plot", nargs="?", const="", default=None, metavar="SVG",
@@ -842,6 +852,9 @@ def main(argv: list[str] | None = None) -> int:
         args.films = args.films or [1000, 1000000]
         args.workloads = args.workloads or ["get_root"]
     args.films = args.films or ([10000] if args.quick else [100000])
+    if args.limiter == "redis":
+        args.servers = ["filmd"]
+        args.workloads = args.workloads or ["get_root", "like_random"]
     args.workloads = args.workloads or list(WORKLOADS)
     bad = [w for w in args.workloads if w not in WORKLOADS] + [s for s in args.servers if s not in SERVERS]
     if bad:
@@ -870,6 +883,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     machine = machine_info()
+    if args.limiter == "redis":
+        table, results = limiter.compare(args, ctx, measure, log)
+        print(table)
+        (out / "limiter.txt").write_text(table + "\n")
+        (out / "limiter.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+        return 0 if all(not r.error and r.write_check.get("ok") for r in results) else 1
     results: list[Result] = []
     for films in args.films:
         for workers in args.workers:
