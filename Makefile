@@ -1,7 +1,8 @@
 # filmd — the two commands of the README, and what they are made of.
 #   make run    build and serve on http://127.0.0.1:3000 (config.json, filmd.db, sample films)
 #   make test   install what is missing, then unit tests, the live suite, and the live suite
-#               again against a ThreadSanitizer build, then the fuzz targets for a minute each
+#               again with the rate limits in Redis (live-redis), again against a ThreadSanitizer
+#               build, then the fuzz targets for a minute each
 SHELL := /bin/bash
 SWIFT := scripts/swift-build-locked
 BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev libhiredis-dev pkg-config
