@@ -111,9 +111,10 @@ filmd_redis *filmd_redis_connect(struct event_base *base, const char *host, int 
     return r;
 }
 
-int filmd_redis_command(filmd_redis *redis, uint64_t tag, int argc, const char **argv, const size_t *argvlen) {
+int filmd_redis_command(filmd_redis *redis, uint64_t tag, const uint8_t *command, size_t length) {
     if (redis->closed) return -1;
-    return redisAsyncCommandArgv(redis->context, on_command_reply, (void *)(uintptr_t)tag, argc, argv, argvlen) == REDIS_OK ? 0 : -1;
+    return redisAsyncFormattedCommand(redis->context, on_command_reply, (void *)(uintptr_t)tag,
+                                      (const char *)command, length) == REDIS_OK ? 0 : -1;
 }
 
 void filmd_redis_close(filmd_redis *redis) {

@@ -57,27 +57,28 @@ import Testing
         let layout = RateLimitLayout(settings: settings, routes: [(.GET, "/")])
         let client = ClientKey(address: IPAddress("192.0.2.1")!, ipv6Prefix: 64)
         let query = RateLimitQuery(client: client, address: client, keySent: true, keyRefused: true, method: .GET, route: "/")
-        let arguments = RateLimitScript.arguments(prefix: "p:", query: query, auth: layout.authFailures,
-                                                  request: layout.counters(method: .GET, template: "/"), policies: layout.policies, dryRun: false)
-        #expect(arguments == ["3",
+        let arguments = RateLimitScript.arguments(prefix: "p:", query: query, auth: .init(layout.authFailures, policies: layout.policies),
+                                                  request: .init(layout.counters(method: .GET, template: "/"), policies: layout.policies),
+                                                  dryRun: false)
+        #expect(arguments == RedisCommand(["3",
                               "p:00000000000000000000ffffc0000201:f|auth-minute|10/60",
                               "p:00000000000000000000ffffc0000201:r|GET|/|second|1/1",
                               "p:00000000000000000000ffffc0000201:r|GET|/|hour|50/3600",
-                              "2", "1", "0", "6000000", "60000000", "1000000", "1000000", "72000000", "3600000000"])
+                              "2", "1", "0", "6000000", "60000000", "1000000", "1000000", "72000000", "3600000000"]))
         #expect(RateLimitScript.sha1.count == 40)
     }
 
     @Test func answersAreCheckedBeforeTheyAreBelieved() {
-        let two: RedisReply = .array([.integer(1), .integer(1), .integer(4), .integer(2_000_000), .integer(0),
-                                      .integer(0), .integer(0), .integer(500_000), .integer(250_000)])
+        let two: RedisReply = .integers([1, 1, 4, 2_000_000, 0, 0, 0, 500_000, 250_000])
         let answer = RateLimitScript.answer(two, authCount: 0, requestCount: 2)
         #expect(answer?.refusedAuthentication == false)
         #expect(answer?.outcomes.map(\.conforms) == [true, false])
         #expect(answer?.outcomes[1].wait == 250_000_000)
         #expect(RateLimitScript.answer(two, authCount: 0, requestCount: 3) == nil)
         #expect(RateLimitScript.answer(.error("ERR"), authCount: 0, requestCount: 2) == nil)
-        #expect(RateLimitScript.answer(.array([.integer(7)]), authCount: 0, requestCount: 0) == nil)
+        #expect(RateLimitScript.answer(.integers([7]), authCount: 0, requestCount: 0) == nil)
         #expect(RateLimitScript.answer(.array([.integer(2), .string("x"), .integer(0), .integer(0), .integer(0)]), authCount: 1, requestCount: 0) == nil)
+        #expect(RedisCommand(["PING"]).wire == Array("*1\r\n$4\r\nPING\r\n".utf8))
     }
 
     @Test func theRefusalCacheKeepsARefusalExactlyUntilItsWaitHasPassed() {

@@ -28,9 +28,10 @@ typedef void (*filmd_redis_state_fn)(void *owner, int up);
 filmd_redis *filmd_redis_connect(struct event_base *base, const char *host, int port, const char *path,
                                  void *owner, filmd_redis_reply_fn on_reply, filmd_redis_state_fn on_state);
 
-/// Queues one command (pipelined: everything queued in one loop iteration goes out in one
-/// write). 0 when queued, -1 when the connection cannot take it.
-int filmd_redis_command(filmd_redis *redis, uint64_t tag, int argc, const char **argv, const size_t *argvlen);
+/// Queues one command already in Redis's wire format (RESP), copied (pipelined: everything
+/// queued in one loop iteration goes out in one write). 0 when queued, -1 when the connection
+/// cannot take it.
+int filmd_redis_command(filmd_redis *redis, uint64_t tag, const uint8_t *command, size_t length);
 
 /// Closes the connection and frees it; no callback of it runs afterwards. Safe inside one of
 /// its own callbacks (hiredis then frees it when the callback returns).

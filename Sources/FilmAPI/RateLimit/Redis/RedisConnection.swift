@@ -61,12 +61,13 @@ final class RedisConnection: @unchecked Sendable {
     var isAvailable: Bool { breaker.isClosed && handle != nil }
 
     /// Sends one command; `done` runs once, on the loop, within `timeout` nanoseconds.
-    func send(_ arguments: [String], timeout: Int64, _ done: @escaping (Result<RedisReply, Failure>) -> Void) {
+    func send(_ command: RedisCommand, timeout: Int64, _ done: @escaping (Result<RedisReply, Failure>) -> Void) {
         guard let handle, breaker.isClosed || breaker.state == .probing else { return done(.failure(.unavailable)) }
         let now = clock.monotonicNanoseconds()
         let tag = nextTag
         nextTag &+= 1
-        guard Self.command(handle, tag: tag, arguments) else {
+        let sent = command.wire.withUnsafeBufferPointer { filmd_redis_command(handle, tag, $0.baseAddress, $0.count) == 0 }
+        guard sent else {
             done(.failure(.connection))
             return failed(.connection)
         }
@@ -87,7 +88,7 @@ final class RedisConnection: @unchecked Sendable {
         }
         guard handle != nil else { return false }
         if address.database != 0 {
-            send(["SELECT", String(address.database)], timeout: probeTimeout) { [unowned self] reply in
+            send(RedisCommand(["SELECT", String(address.database)]), timeout: probeTimeout) { [unowned self] reply in
                 if case .success(.error) = reply { failed(.connection) }
             }
         }
@@ -133,7 +134,7 @@ final class RedisConnection: @unchecked Sendable {
         guard !breaker.isClosed else { return }
         breaker.probing()
         guard handle != nil || connect() else { return failed(.connection) }
-        send(["PING"], timeout: probeTimeout) { [unowned self] reply in
+        send(RedisCommand(["PING"]), timeout: probeTimeout) { [unowned self] reply in
             guard case .success(let answer) = reply, answer == .string("PONG"), breaker.succeeded() else { return }
             metrics.breakerClosed()
             logger.notice("rate-limit storage answers again; deciding there")
@@ -156,24 +157,6 @@ final class RedisConnection: @unchecked Sendable {
     }
 
     // MARK: hiredis
-
-    private static func command(_ handle: OpaquePointer, tag: UInt64, _ arguments: [String]) -> Bool {
-        var bytes: [UInt8] = [], lengths: [Int] = []
-        for argument in arguments {
-            bytes.append(contentsOf: argument.utf8)
-            lengths.append(argument.utf8.count)
-        }
-        bytes.append(0)  // never empty: a base address exists
-        return bytes.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            var offset = 0
-            var pointers: [UnsafePointer<CChar>?] = lengths.map { length in
-                defer { offset += length }
-                return base + offset
-            }
-            return filmd_redis_command(handle, tag, Int32(arguments.count), &pointers, lengths) == 0
-        }
-    }
 
     private static let onReply: filmd_redis_reply_fn = { owner, tag, reply in
         Unmanaged<RedisConnection>.fromOpaque(owner!).takeUnretainedValue().replied(tag: tag, reply.map(RedisReply.init))

@@ -6,6 +6,8 @@ enum RedisReply: Equatable, Sendable {
     /// A bulk string or a status (`OK`, `PONG`).
     case string(String)
     case array([RedisReply])
+    /// An array of integers only (what the rate-limit script answers): one allocation.
+    case integers([Int64])
     case null
     case error(String)
 
@@ -15,6 +17,8 @@ enum RedisReply: Equatable, Sendable {
         case REDIS_REPLY_INTEGER: self = .integer(value.integer)
         case REDIS_REPLY_STRING, REDIS_REPLY_STATUS: self = .string(Self.text(value))
         case REDIS_REPLY_ERROR: self = .error(Self.text(value))
+        case REDIS_REPLY_ARRAY where (0..<value.elements).allSatisfy({ value.element[$0]?.pointee.type == REDIS_REPLY_INTEGER }):
+            self = .integers((0..<value.elements).map { value.element[$0]!.pointee.integer })
         case REDIS_REPLY_ARRAY:
             self = .array((0..<value.elements).compactMap { value.element[$0].map { RedisReply(UnsafePointer($0)) } })
         default: self = .null

@@ -18,19 +18,21 @@ enum RateLimitScript {
         local mode, na, dry = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
         local clock = redis.call('TIME')
         local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+        local stored = redis.call('MGET', unpack(KEYS))
         local function evaluate(first, last)
           local out, tats, all = {}, {}, true
           for i = first, last do
             local interval, window = tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
-            local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+            local tat = tonumber(stored[i] or '0')
             local base = math.max(tat, now)
             local ahead = base + interval - now
+            local n = #out
             if ahead <= window then
               tats[i] = base + interval
-              for _, v in ipairs({1, math.floor((window - ahead) / interval), ahead, 0}) do out[#out + 1] = v end
+              out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 1, math.floor((window - ahead) / interval), ahead, 0
             else
               all = false
-              for _, v in ipairs({0, 0, base - now, ahead - window}) do out[#out + 1] = v end
+              out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 0, 0, base - now, ahead - window
             end
           end
           return all, out, tats
@@ -60,27 +62,56 @@ enum RateLimitScript {
         return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
     }.joined()
 
-    /// The arguments after `EVALSHA sha` (or `EVAL source`): key count, keys, ARGV.
-    static func arguments(prefix: String, query: RateLimitQuery, auth: RateLimitLayout.CounterSet,
-                          request: RateLimitLayout.CounterSet, policies: [RateLimitPolicy], dryRun: Bool) -> [String] {
-        let authCounters = query.keySent ? auth.counters : []
-        let counters = authCounters + request.counters
-        var arguments = [String(counters.count)]
-        arguments.reserveCapacity(1 + counters.count * 3 + 3)
-        let authKey = authCounters.isEmpty ? "" : prefix + hex(query.address) + ":"
-        let requestKey = prefix + hex(query.client) + ":"
-        for counter in authCounters { arguments.append(authKey + counter.name) }
-        for counter in request.counters { arguments.append(requestKey + counter.name) }
-        arguments.append(query.keySent ? (query.keyRefused ? "2" : "1") : "0")
-        arguments.append(String(authCounters.count))
-        arguments.append(dryRun ? "1" : "0")
-        for counter in counters {
-            let policy = policies[counter.policy]
-            let window = Int64(policy.window) * 1_000_000
-            arguments.append(String(max(1, window / Int64(policy.quota))))
-            arguments.append(String(window))
+    static let evalsha = RedisCommand(["EVALSHA", sha1])
+    static let eval = RedisCommand(["EVAL", source])
+
+    /// What a counter set always sends, encoded once per loop: its counters' names, and their
+    /// emission intervals and windows in µs (the ARGV tail).
+    struct EncodedSet {
+        let names: [[UInt8]]
+        let timings: RedisCommand
+
+        init(_ set: RateLimitLayout.CounterSet, policies: [RateLimitPolicy]) {
+            names = set.counters.map { Array($0.name.utf8) }
+            var timings = RedisCommand()
+            for counter in set.counters {
+                let policy = policies[counter.policy]
+                let window = Int64(policy.window) * 1_000_000
+                timings.append(max(1, window / Int64(policy.quota)))
+                timings.append(window)
+            }
+            self.timings = timings
         }
-        return arguments
+    }
+
+    /// The arguments after `EVALSHA sha` (or `EVAL source`): key count, keys, ARGV. The
+    /// auth-failure counters go first when a key was sent.
+    static func arguments(prefix: String, query: RateLimitQuery, auth: EncodedSet, request: EncodedSet, dryRun: Bool) -> RedisCommand {
+        let authNames = query.keySent ? auth.names : []
+        var command = RedisCommand()
+        command.append(Int64(authNames.count + request.names.count))
+        if !authNames.isEmpty { appendKeys(&command, prefix: prefix, client: query.address, names: authNames) }
+        appendKeys(&command, prefix: prefix, client: query.client, names: request.names)
+        command.append(query.keySent ? (query.keyRefused ? 2 : 1) : 0)
+        command.append(Int64(authNames.count))
+        command.append(dryRun ? 1 : 0)
+        if !authNames.isEmpty { command.append(auth.timings) }
+        command.append(request.timings)
+        return command
+    }
+
+    /// Per name: PREFIX, the client in 32 hex digits, `:`, the counter's name.
+    private static func appendKeys(_ command: inout RedisCommand, prefix: String, client: ClientKey, names: [[UInt8]]) {
+        var start = Array(prefix.utf8)
+        RedisCommand.hex(client.high, into: &start)
+        RedisCommand.hex(client.low, into: &start)
+        start.append(UInt8(ascii: ":"))
+        for name in names {
+            command.append(length: start.count + name.count) { bytes in
+                bytes.append(contentsOf: start)
+                bytes.append(contentsOf: name)
+            }
+        }
     }
 
     /// A decoded answer: whose counters the outcomes are of, and each one's outcome.
@@ -92,23 +123,15 @@ enum RateLimitScript {
     /// The script's reply for a request with `authCount` and `requestCount` counters; nil when
     /// it is not one the script gives.
     static func answer(_ reply: RedisReply, authCount: Int, requestCount: Int) -> Answer? {
-        guard case .array(let items) = reply, case .integer(let code)? = items.first, (0...2).contains(code) else { return nil }
+        guard case .integers(let items) = reply, let code = items.first, (0...2).contains(code) else { return nil }
         let expected = code == 2 ? authCount : requestCount
-        var numbers: [Int64] = []
-        for item in items.dropFirst() {
-            guard case .integer(let number) = item else { return nil }
-            numbers.append(number)
-        }
+        let numbers = items.dropFirst()
         guard numbers.count == expected * 4 else { return nil }
-        let outcomes = stride(from: 0, to: numbers.count, by: 4).map { start in
+        let outcomes = stride(from: numbers.startIndex, to: numbers.endIndex, by: 4).map { start in
             GCRA.Outcome(conforms: numbers[start] == 1, newTAT: 0, remaining: Int(numbers[start + 1]),
                          reset: numbers[start + 2] * 1000, wait: numbers[start + 3] * 1000)
         }
         return Answer(refusedAuthentication: code == 2, outcomes: outcomes)
     }
 
-    private static func hex(_ key: ClientKey) -> String {
-        let high = String(key.high, radix: 16), low = String(key.low, radix: 16)
-        return String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low
-    }
 }

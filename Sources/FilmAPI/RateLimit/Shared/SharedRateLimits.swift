@@ -17,6 +17,9 @@ final class SharedRateLimits: @unchecked Sendable {
     private let clock: SecurityClock
     private let metrics: RateLimitStorageMetrics
     private var rejections = RejectionCache()
+    private let encodedAuthFailures: RateLimitScript.EncodedSet
+    /// By `CounterSet.id`, encoded on first use.
+    private var encodedSets: [Int: RateLimitScript.EncodedSet] = [:]
 
     init(connection: RedisConnection, limiter: RateLimiter, clock: SecurityClock, metrics: RateLimitStorageMetrics) {
         self.connection = connection
@@ -26,6 +29,7 @@ final class SharedRateLimits: @unchecked Sendable {
         prefix = limiter.settings.storagePrefix
         timeout = Int64(limiter.settings.storageTimeoutMs) * 1_000_000
         fallback = Fallback(rawValue: limiter.settings.onStorageError) ?? .local
+        encodedAuthFailures = RateLimitScript.EncodedSet(limiter.layout.authFailures, policies: limiter.layout.policies)
     }
 
     func decide(_ query: RateLimitQuery, now: Int64) -> Answer<RateLimitDecision> {
@@ -36,8 +40,8 @@ final class SharedRateLimits: @unchecked Sendable {
         guard limiter.settings.enabled, !set.counters.isEmpty || checksAuthentication else { return .now(limiter.decide(query, now: now)) }
         if let cached = cachedRefusal(query, set: set, checksAuthentication: checksAuthentication, now: now) { return .now(cached) }
         guard connection.isAvailable else { return .now(fallBack(query, set: set, now: now, reason: "unavailable")) }
-        let arguments = RateLimitScript.arguments(prefix: prefix, query: query, auth: layout.authFailures, request: set,
-                                                  policies: layout.policies, dryRun: limiter.settings.dryRun)
+        let arguments = RateLimitScript.arguments(prefix: prefix, query: query, auth: encodedAuthFailures, request: encoded(set),
+                                                  dryRun: limiter.settings.dryRun)
         let authCount = checksAuthentication ? layout.authFailures.counters.count : 0
         return .later { [self] done in
             run(arguments, deadline: now + timeout) { [self] reply in
@@ -46,14 +50,21 @@ final class SharedRateLimits: @unchecked Sendable {
         }
     }
 
+    private func encoded(_ set: RateLimitLayout.CounterSet) -> RateLimitScript.EncodedSet {
+        if let known = encodedSets[set.id] { return known }
+        let encoding = RateLimitScript.EncodedSet(set, policies: limiter.layout.policies)
+        encodedSets[set.id] = encoding
+        return encoding
+    }
+
     /// EVALSHA; after a Redis restart or SCRIPT FLUSH (NOSCRIPT) once more as EVAL, which loads
     /// the script again, within the same deadline.
-    private func run(_ arguments: [String], deadline: Int64, _ done: @escaping (Result<RedisReply, RedisConnection.Failure>) -> Void) {
-        connection.send(["EVALSHA", RateLimitScript.sha1] + arguments, timeout: deadline - clock.monotonicNanoseconds()) { [self] reply in
+    private func run(_ arguments: RedisCommand, deadline: Int64, _ done: @escaping (Result<RedisReply, RedisConnection.Failure>) -> Void) {
+        connection.send(arguments.after(RateLimitScript.evalsha), timeout: deadline - clock.monotonicNanoseconds()) { [self] reply in
             guard case .success(.error(let message)) = reply, message.hasPrefix("NOSCRIPT") else { return done(reply) }
             let left = deadline - clock.monotonicNanoseconds()
             guard left > 0 else { return done(.failure(.timeout)) }
-            connection.send(["EVAL", RateLimitScript.source] + arguments, timeout: left, done)
+            connection.send(arguments.after(RateLimitScript.eval), timeout: left, done)
         }
     }
 
