@@ -17,42 +17,41 @@ enum RateLimitScript {
     static let source = """
         local mode, na, dry = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
         local clock = redis.call('TIME')
-        local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+        local now = clock[1] * 1000000 + clock[2]
         local stored = redis.call('MGET', unpack(KEYS))
-        local function evaluate(first, last)
-          local out, tats, all = {}, {}, true
+        local floor, format, call = math.floor, string.format, redis.call
+        local function evaluate(first, last, out)
+          local all = true
           for i = first, last do
             local interval, window = tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
-            local tat = tonumber(stored[i] or '0')
-            local base = math.max(tat, now)
+            local tat = tonumber(stored[i]) or 0
+            local base = tat > now and tat or now
             local ahead = base + interval - now
             local n = #out
             if ahead <= window then
-              tats[i] = base + interval
-              out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 1, math.floor((window - ahead) / interval), ahead, 0
+              stored[i] = base + interval
+              out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 1, floor((window - ahead) / interval), ahead, 0
             else
               all = false
               out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 0, 0, base - now, ahead - window
             end
           end
-          return all, out, tats
+          return all
         end
-        local function commit(first, last, tats)
+        local function commit(first, last)
           for i = first, last do
-            redis.call('SET', KEYS[i], string.format('%d', tats[i]), 'PX', string.format('%d', math.ceil((tats[i] - now) / 1000)))
+            local tat = stored[i]
+            call('SET', KEYS[i], format('%d', tat), 'PX', format('%d', floor((tat - now + 999) / 1000)))
           end
         end
         if na > 0 then
-          local ok, out, tats = evaluate(1, na)
-          if not ok and not dry then
-            table.insert(out, 1, 2)
-            return out
-          end
-          if ok and mode == 2 then commit(1, na, tats) end
+          local out = {2}
+          local ok = evaluate(1, na, out)
+          if not ok and not dry then return out end
+          if ok and mode == 2 then commit(1, na) end
         end
-        local ok, out, tats = evaluate(na + 1, #KEYS)
-        if ok then commit(na + 1, #KEYS, tats) end
-        table.insert(out, 1, ok and 0 or 1)
+        local out = {0}
+        if evaluate(na + 1, #KEYS, out) then commit(na + 1, #KEYS) else out[1] = 1 end
         return out
         """
 
