@@ -2,14 +2,15 @@
 #   make run    build and serve on http://127.0.0.1:3000 (config.json, filmd.db, sample films)
 #   make cluster  three nodes on one PostgreSQL behind HAProxy, on loopback ports (Ctrl-C stops)
 #   make test   install what is missing, then unit tests, the live suite, and the live suite
-#               again against a ThreadSanitizer build, then the fuzz targets for a minute each
+#               again with the rate limits in Redis (live-redis), again against a ThreadSanitizer
+#               build, then the fuzz targets for a minute each
 SHELL := /bin/bash
 SWIFT := scripts/swift-build-locked
 BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev libpq-dev libhiredis-dev pkg-config
 TSAN_DIR := .build-tsan
 PYTEST := python3 -m pytest -p no:cacheprovider
 
-.PHONY: run build release deps test-deps unit live live-postgres tsan fuzz test bench clean cluster cluster-deps
+.PHONY: run build release deps test-deps unit live live-postgres live-redis tsan fuzz test bench clean cluster cluster-deps
 
 deps:
 	@scripts/install-deps.sh $(BUILD_DEPS)
@@ -51,6 +52,10 @@ POSTGRES_LIVE := tests/live/test_auth.py tests/live/test_tutorial_api.py tests/l
 live-postgres: build test-deps
 	FILMD_TEST_DB=postgres FILMD_BIN=$(CURDIR)/.build/debug/filmd $(PYTEST) $(POSTGRES_LIVE) -q
 
+# The rate-limit suites again, every server's limits in one real redis-server (SPEC §9).
+live-redis: build test-deps
+	FILMD_TEST_LIMITER=redis FILMD_BIN=$(CURDIR)/.build/debug/filmd $(PYTEST) tests/live/test_rate_limits.py tests/live/test_auth.py -q
+
 # The core live suite against a ThreadSanitizer build: any report fails the run.
 tsan: deps
 	$(SWIFT) build --product filmd --sanitize=thread --scratch-path $(TSAN_DIR)
@@ -65,7 +70,7 @@ tsan: deps
 fuzz: deps
 	scripts/fuzz.sh
 
-test: unit live live-postgres tsan fuzz
+test: unit live live-postgres live-redis tsan fuzz
 
 bench: release
 	bench/run --filmd-bin .build/release/filmd

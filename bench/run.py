@@ -9,6 +9,7 @@
     bench/run --workloads get_root,like_random --duration 20
     bench/run --plot [SVG]                      # chart the last run (see --out) as SVG
     bench/run --db postgres                     # filmd on PostgreSQL beside filmd on SQLite (postgres_bench.py)
+    bench/run --limiter redis [--rounds 3]      # filmd's limiter in memory vs in Redis (bench/limiter.py)
 
 What one run does:
  1. installs what is missing (wrk, gcc/make, libevent-dev, libsqlite3-dev; apt-get, idempotent;
@@ -61,6 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from postgres_bench import PGDatabase, render_pg, start_cluster, template
+import limiter
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -500,6 +502,8 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
         api_key = None
     else:
         config = filmd_config(port, db, access_log, workers, not ctx["api_keys"].get(kind))
+        if ctx.get("limiter_storage"):
+            config["rate_limits"]["storage"] = ctx["limiter_storage"]
         (run_dir / "config.json").write_text(json.dumps(config, indent=2))
         argv = [str(ctx["filmd"]), "serve", "--config", str(run_dir / "config.json")]
         server = Server(kind, argv, port, "/readyz", run_dir, access_log, filmd_env())
@@ -515,6 +519,8 @@ def measure(kind: str, workload: str, films: int, workers: int, args, ctx: dict)
         res.wrk = run_wrk(server.url, workload, args.duration, args, films, api_key, wrk_log)
         mem = vm_status(server.proc.pid)
         res.peak_rss_kib = mem.get("VmHWM", 0)
+        if ctx.get("limiter_storage"):
+            res.middleware["storage"] = limiter.round_trip_quantiles(server.url)
         s2 = settled_snapshot(db)
     finally:
         res.exit_code = server.stop()
@@ -861,6 +867,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=50, help="wrk -c (default 50)")
     ap.add_argument("--anonymous", action="store_true",
                     help="no API key: filmd runs with auth.anonymous_role=editor")
+    ap.add_argument("--limiter", choices=["memory", "redis"], default="memory",
+                    help="redis: filmd alone, its rate limits in memory vs in a redis-server of the bench's own")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of --limiter redis (default 3)")
     ap.add_argument("--no-install", dest="install", action="store_false", help="never apt-get install")
     ap.add_argument("--out", type=Path, default=None, help="output folder (default bench/out/<time>)")
     ap.add_argument("--plot", nargs="?", const="", default=None, metavar="SVG",
@@ -879,6 +888,9 @@ def main(argv: list[str] | None = None) -> int:
         args.films = args.films or [1000, 1000000]
         args.workloads = args.workloads or ["get_root"]
     args.films = args.films or ([10000] if args.quick else [100000])
+    if args.limiter == "redis":
+        args.servers = ["filmd"]
+        args.workloads = args.workloads or ["get_root", "like_random"]
     args.workloads = args.workloads or list(WORKLOADS)
     args.servers = args.servers or (["filmd", "filmd-pg"] if args.db == "postgres" else ["reference", "filmd"])
     bad = [w for w in args.workloads if w not in WORKLOADS] + [s for s in args.servers if s not in SERVERS]
@@ -910,6 +922,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     machine = machine_info()
+    if args.limiter == "redis":
+        table, results = limiter.compare(args, ctx, measure, log)
+        print(table)
+        (out / "limiter.txt").write_text(table + "\n")
+        (out / "limiter.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+        return 0 if all(not r.error and r.write_check.get("ok") for r in results) else 1
     results: list[Result] = []
     for films in args.films:
         for workers in args.workers:

@@ -140,6 +140,7 @@ def pipelined(server, addresses: list[str], path: str = "/films?limit=1", batch:
 
 
 @pytest.mark.slow
+@pytest.mark.memory_limiter
 def test_fifty_thousand_clients_stay_within_the_cap(make_server, capsys):
     cap, clients = 20_000, 50_000
     server = make_server(limited({"server": {"trusted_proxies": ["127.0.0.1"]}}, default="2 per hour", max_clients=cap))
@@ -185,6 +186,7 @@ def forwarded(prefix: str, count: int) -> list[str]:
     return [f"{prefix}.{i >> 8 & 255}.{i & 255}" for i in range(count)]
 
 
+@pytest.mark.memory_limiter
 def test_a_table_filled_by_one_shot_clients_still_admits_newcomers(make_server):
     """The attack on a bounded table: fill it with one-shot clients so that every newcomer is
     locked out or shares one counter. Newcomers must take the place of clients within their
@@ -201,6 +203,7 @@ def test_a_table_filled_by_one_shot_clients_still_admits_newcomers(make_server):
     assert not any(r.get("msg", "").startswith("rate limiter full") for r in server.log_records())
 
 
+@pytest.mark.memory_limiter
 def test_when_every_tracked_client_is_over_its_limit_newcomers_share_many_hashed_rows(make_server):
     cap = 20
     server = make_server(limited({"server": {"trusted_proxies": ["127.0.0.1"]}}, default="5 per hour", max_clients=cap))
