@@ -1,10 +1,13 @@
-"""The shipped systemd units (deploy/systemd/) are valid and hardened.
+"""The shipped systemd units (deploy/systemd/, and the cluster's template deploy/cluster/filmd@.service)
+are valid and hardened.
 
 - `systemd-analyze verify` on filmd.service + filmd.socket prints nothing and exits 0. verify also
   checks that ExecStart=/ExecReload= name executables, so the units are copied into a throw-away
   root (--root) that holds the host's own unit files, a stand-in /usr/local/bin/filmd and /bin/kill;
   the unit files themselves are verified byte for byte as shipped.
 - `systemd-analyze security --offline=true` gives an overall exposure level <= 2.0.
+- The template unit filmd@.service is verified as an instance (filmd@node1.service), rates <= 2.0
+  as well, and carries filmd.service's sandbox line for line, with a per-instance config file.
 - The directives the contract asks for (SPEC §5, issue 4) are present, and the malloc tunable
   filmd is measured with (GLIBC_TUNABLES, BENCHMARKS.md item 31).
 - MemoryDenyWriteExecute=yes is safe for filmd: the real binary starts and answers under the
@@ -31,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 UNIT_DIR = REPO / "deploy" / "systemd"
 SERVICE = UNIT_DIR / "filmd.service"
 SOCKET = UNIT_DIR / "filmd.socket"
+TEMPLATE = REPO / "deploy" / "cluster" / "filmd@.service"
 MAX_EXPOSURE = 2.0
 
 ANALYZE = shutil.which("systemd-analyze")
@@ -70,6 +74,13 @@ def _verify(tmp_path: Path, service_text: str | None = None) -> subprocess.Compl
     return _run("verify", f"--root={root}", *map(str, units))
 
 
+def _verify_template(tmp_path: Path, template_text: str) -> subprocess.CompletedProcess:
+    """The template in the same root, verified as the instance an operator starts (%i resolved)."""
+    root, _ = _fake_root(tmp_path)
+    (root / "etc" / "systemd" / "system" / TEMPLATE.name).write_text(template_text)
+    return _run("verify", f"--root={root}", "filmd@node1.service")
+
+
 def _directives(path: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for line in path.read_text().splitlines():
@@ -96,15 +107,30 @@ def test_verify_would_catch_a_broken_unit(tmp_path):
     assert "NoSuchDirective" in result.stdout + result.stderr
 
 
+@needs_analyze
+def test_template_verify_is_clean(tmp_path):
+    result = _verify_template(tmp_path, TEMPLATE.read_text())
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 0 and output == "", f"systemd-analyze verify filmd@node1.service:\n{output}"
+
+
+@needs_analyze
+def test_template_verify_would_catch_a_broken_template(tmp_path):
+    broken = TEMPLATE.read_text().replace("[Service]\n", "[Service]\nNoSuchDirective=1\n", 1)
+    result = _verify_template(tmp_path, broken)
+    assert "NoSuchDirective" in result.stdout + result.stderr
+
+
 def _exposure(result: subprocess.CompletedProcess) -> float:
-    match = re.search(r"Overall exposure level for filmd\.service:\s*([0-9]+(?:\.[0-9]+)?)", result.stdout)
+    match = re.search(r"Overall exposure level for filmd(?:@\w*)?\.service:\s*([0-9]+(?:\.[0-9]+)?)", result.stdout)
     assert match, f"no 'Overall exposure level' line:\n{result.stdout}\n{result.stderr}"
     return float(match.group(1))
 
 
 @needs_analyze
-def test_security_exposure_at_most_2(tmp_path):
-    result = _run("security", "--offline=true", str(SERVICE))
+@pytest.mark.parametrize("unit", [SERVICE, TEMPLATE], ids=lambda unit: unit.name)
+def test_security_exposure_at_most_2(unit):
+    result = _run("security", "--offline=true", str(unit))
     exposure = _exposure(result)
     # The bad (✗) lines, shown when the assertion fails, say what to harden next.
     failing = "\n".join(line for line in result.stdout.splitlines() if line.lstrip().startswith("✗"))
@@ -112,9 +138,10 @@ def test_security_exposure_at_most_2(tmp_path):
 
 
 @needs_analyze
-def test_security_threshold_exit_code():
+@pytest.mark.parametrize("unit", [SERVICE, TEMPLATE], ids=lambda unit: unit.name)
+def test_security_threshold_exit_code(unit):
     """The same check as CI would run it: --threshold makes the command fail above the score (0-100)."""
-    result = _run("security", "--offline=true", f"--threshold={int(MAX_EXPOSURE * 10)}", str(SERVICE))
+    result = _run("security", "--offline=true", f"--threshold={int(MAX_EXPOSURE * 10)}", str(unit))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
 
 
@@ -154,6 +181,23 @@ def test_unit_has_the_contracted_directives():
     s = _directives(SOCKET)
     assert s.get("ListenStream") == ["3000"]
     assert s.get("Accept", ["no"])[-1] == "no"
+
+
+def _from_sandbox_on(path: Path) -> str:
+    text = path.read_text()
+    assert "\n# Sandbox\n" in text, f"no '# Sandbox' section in {path.name}"
+    return text[text.index("\n# Sandbox\n"):]
+
+
+def test_template_has_the_single_node_sandbox_and_a_config_per_instance():
+    assert _from_sandbox_on(TEMPLATE) == _from_sandbox_on(SERVICE)
+    single, template = _directives(SERVICE), _directives(TEMPLATE)
+    assert template["ExecStart"] == ["/usr/local/bin/filmd serve --config /etc/filmd/%i.json"]
+    for key in ("Type", "NotifyAccess", "ExecReload", "WatchdogSec", "Restart", "RestartPreventExitStatus",
+                "KillMode", "User", "UMask", "LimitNOFILE", "Environment"):
+        assert template.get(key) == single.get(key), f"{key}= differs from filmd.service"
+    assert template["StateDirectory"] == ["filmd/%i"] and template["WorkingDirectory"] == ["/var/lib/filmd/%i"]
+    assert template["SyslogIdentifier"] == ["filmd-%i"]
 
 
 # -- MemoryDenyWriteExecute=yes with the real binary ------------------------------------------
