@@ -1,5 +1,6 @@
 # filmd — the two commands of the README, and what they are made of.
 #   make run    build and serve on http://127.0.0.1:3000 (config.json, filmd.db, sample films)
+#   make cluster  three nodes, PostgreSQL, Redis and HAProxy on loopback: http://127.0.0.1:8080
 #   make test   install what is missing, then unit tests, the live suite, and the live suite
 #               again against a ThreadSanitizer build, then the fuzz targets for a minute each
 SHELL := /bin/bash
@@ -8,7 +9,9 @@ BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev libpq-dev pkg-config
 TSAN_DIR := .build-tsan
 PYTEST := python3 -m pytest -p no:cacheprovider
 
-.PHONY: run build release deps test-deps unit live live-postgres tsan fuzz test bench clean
+CLUSTER_DEPS := postgresql redis-server haproxy
+
+.PHONY: run cluster build release deps test-deps unit live live-postgres tsan fuzz test bench clean
 
 deps:
 	@scripts/install-deps.sh $(BUILD_DEPS)
@@ -24,8 +27,13 @@ release: deps
 run: build
 	.build/debug/filmd serve --config config.json
 
+# scripts/cluster.py: the same start as tests/live/test_cluster.py; Ctrl-C stops and removes it all.
+cluster: build
+	@scripts/install-deps.sh $(CLUSTER_DEPS)
+	scripts/cluster.py run --filmd-bin .build/debug/filmd
+
 test-deps: deps
-	@scripts/install-deps.sh systemd prometheus postgresql
+	@scripts/install-deps.sh systemd prometheus $(CLUSTER_DEPS)
 	@scripts/install-client-test-deps.sh
 
 unit: build
