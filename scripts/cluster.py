@@ -32,7 +32,8 @@ def run(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"starting {args.nodes} nodes, PostgreSQL, Redis and HAProxy in {cluster.root} ...", flush=True)
+    print(f"starting PostgreSQL, {'Redis, ' if cluster.shared_limits else ''}{args.nodes} filmd nodes and HAProxy "
+          f"in {cluster.root} ...", flush=True)
     cluster.start()
     try:
         about = cluster.describe()

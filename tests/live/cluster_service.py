@@ -99,7 +99,7 @@ def stop_process(process: subprocess.Popen | None, sig: int = signal.SIGTERM, ti
 class Cluster:
     def __init__(self, filmd_bin: str, nodes: int = 3, base_config: dict | None = None, port: int = 0,
                  seed_csv: str | None = None, redis: bool = True, log_to_files: bool = False):
-        self.filmd_bin = filmd_bin
+        self.filmd_bin = str(Path(filmd_bin).resolve())
         self.root = Path(tempfile.mkdtemp(prefix="filmd-cluster-"))
         os.chmod(self.root, 0o755)  # PostgreSQL's folder inside must be reachable by its user
         self.base_config = base_config or {}
@@ -112,7 +112,7 @@ class Cluster:
         self.node_ports = [free_port() for _ in self.node_names]
         self.postgres: PostgresService | None = None
         self.redis: RedisProcess | None = None
-        self.shared_limits = redis and supports_shared_limits(filmd_bin)
+        self.shared_limits = redis and supports_shared_limits(self.filmd_bin)
         self.nodes: list[FilmdServer | None] = [None] * nodes
         self.haproxy: subprocess.Popen | None = None
         self.database_url: str | None = None
@@ -158,9 +158,13 @@ class Cluster:
         workdir = self.root / self.node_names[index]
         workdir.mkdir(exist_ok=True)
         env = {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=64"}  # as filmd@.service sets it
-        node = FilmdServer(workdir, self.node_config(index), env)
+        node = FilmdServer(workdir, self.node_config(index), env, binary=self.filmd_bin)
         node.postgres = self.postgres  # node.sql(...) reads the shared database
-        self.nodes[index] = node.start(timeout=60)
+        try:
+            self.nodes[index] = node.start(timeout=60)
+        except RuntimeError as error:  # with logging.file, why it stopped is in the file
+            log = Path(node.config.get("logging", {}).get("file") or os.devnull)
+            raise RuntimeError(f"{self.node_names[index]}: {error} {log.read_text()[-2000:] if log.exists() else ''}")
         return node
 
     def _start_haproxy(self) -> None:

@@ -130,7 +130,9 @@ class HTTPEndpoint:
 
 
 class FilmdServer(HTTPEndpoint):
-    def __init__(self, workdir: Path, config: dict, env: dict | None = None, args: list[str] | None = None):
+    def __init__(self, workdir: Path, config: dict, env: dict | None = None, args: list[str] | None = None,
+                 binary: str = FILMD_BIN):
+        self.binary = binary
         self.workdir = workdir
         self.config = config
         self.config.setdefault("database", {}).setdefault("path", str(workdir / "films.db"))
@@ -152,7 +154,7 @@ class FilmdServer(HTTPEndpoint):
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout: float = 20.0) -> "FilmdServer":
         self.process = subprocess.Popen(
-            [FILMD_BIN, "serve", "--config", str(self.config_path), *self.args],
+            [self.binary, "serve", "--config", str(self.config_path), *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=self.env, cwd=self.workdir,
         )
@@ -261,6 +263,6 @@ class FilmdServer(HTTPEndpoint):
     # -- CLI ---------------------------------------------------------------------------------
     def cli(self, *args: str, input: bytes | None = None, check: bool = False) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [FILMD_BIN, *args, "--config", str(self.config_path)],
+            [self.binary, *args, "--config", str(self.config_path)],
             input=input, capture_output=True, env=self.env, cwd=self.workdir, check=check, timeout=60,
         )
