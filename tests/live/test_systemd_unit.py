@@ -69,16 +69,15 @@ def _fake_root(tmp_path: Path, service_text: str | None = None) -> tuple[Path, l
     return root, [units / "filmd.service", units / "filmd.socket"]
 
 
-def _verify(tmp_path: Path, service_text: str | None = None) -> subprocess.CompletedProcess:
-    root, units = _fake_root(tmp_path, service_text)
-    return _run("verify", f"--root={root}", *map(str, units))
-
-
-def _verify_template(tmp_path: Path, template_text: str) -> subprocess.CompletedProcess:
-    """The template in the same root, verified as the instance an operator starts (%i resolved)."""
+def _verify(tmp_path: Path, unit: Path, text: str) -> subprocess.CompletedProcess:
+    """filmd.service (with `text`) and filmd.socket verified together; or the template (as `text`)
+    in the same root, verified as the instance an operator starts (%i resolved)."""
+    if unit == SERVICE:
+        root, units = _fake_root(tmp_path, text)
+        return _run("verify", f"--root={root}", *map(str, units))
     root, _ = _fake_root(tmp_path)
-    (root / "etc" / "systemd" / "system" / TEMPLATE.name).write_text(template_text)
-    return _run("verify", f"--root={root}", "filmd@node1.service")
+    (root / "etc" / "systemd" / "system" / unit.name).write_text(text)
+    return _run("verify", f"--root={root}", unit.name.replace("@", "@node1"))
 
 
 def _directives(path: Path) -> dict[str, list[str]]:
@@ -92,32 +91,23 @@ def _directives(path: Path) -> dict[str, list[str]]:
     return out
 
 
+both_units = pytest.mark.parametrize("unit", [SERVICE, TEMPLATE], ids=lambda unit: unit.name)
+
+
 @needs_analyze
-def test_verify_is_clean(tmp_path):
-    result = _verify(tmp_path)
+@both_units
+def test_verify_is_clean(tmp_path, unit):
+    result = _verify(tmp_path, unit, unit.read_text())
     output = (result.stdout + result.stderr).strip()
     assert result.returncode == 0 and output == "", f"systemd-analyze verify:\n{output}"
 
 
 @needs_analyze
-def test_verify_would_catch_a_broken_unit(tmp_path):
+@both_units
+def test_verify_would_catch_a_broken_unit(tmp_path, unit):
     """The harness above really checks the file: an unknown key is reported (rc 0, but a warning)."""
-    broken = SERVICE.read_text().replace("[Service]\n", "[Service]\nNoSuchDirective=1\n", 1)
-    result = _verify(tmp_path, broken)
-    assert "NoSuchDirective" in result.stdout + result.stderr
-
-
-@needs_analyze
-def test_template_verify_is_clean(tmp_path):
-    result = _verify_template(tmp_path, TEMPLATE.read_text())
-    output = (result.stdout + result.stderr).strip()
-    assert result.returncode == 0 and output == "", f"systemd-analyze verify filmd@node1.service:\n{output}"
-
-
-@needs_analyze
-def test_template_verify_would_catch_a_broken_template(tmp_path):
-    broken = TEMPLATE.read_text().replace("[Service]\n", "[Service]\nNoSuchDirective=1\n", 1)
-    result = _verify_template(tmp_path, broken)
+    broken = unit.read_text().replace("[Service]\n", "[Service]\nNoSuchDirective=1\n", 1)
+    result = _verify(tmp_path, unit, broken)
     assert "NoSuchDirective" in result.stdout + result.stderr
 
 
@@ -128,7 +118,7 @@ def _exposure(result: subprocess.CompletedProcess) -> float:
 
 
 @needs_analyze
-@pytest.mark.parametrize("unit", [SERVICE, TEMPLATE], ids=lambda unit: unit.name)
+@both_units
 def test_security_exposure_at_most_2(unit):
     result = _run("security", "--offline=true", str(unit))
     exposure = _exposure(result)
@@ -138,7 +128,7 @@ def test_security_exposure_at_most_2(unit):
 
 
 @needs_analyze
-@pytest.mark.parametrize("unit", [SERVICE, TEMPLATE], ids=lambda unit: unit.name)
+@both_units
 def test_security_threshold_exit_code(unit):
     """The same check as CI would run it: --threshold makes the command fail above the score (0-100)."""
     result = _run("security", "--offline=true", f"--threshold={int(MAX_EXPOSURE * 10)}", str(unit))
