@@ -145,6 +145,8 @@ class Tally:
     statuses: Counter = field(default_factory=Counter)
     prefix: str = field(default_factory=lambda: f"load{next(_load_runs)}-")  # names added by this run
     films: list = field(default_factory=list)
+    failed_at: list = field(default_factory=list)  # time.monotonic() of each unknown outcome
+    failure_at: float = 0.0  # when the failure was injected
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -188,6 +190,8 @@ def _client(cluster: Cluster, index: int, films: list[int], stop: threading.Even
         outcome = _outcome(status, body)
         with tally.lock:
             tally.statuses[status if status is not None else "connection lost"] += 1
+            if outcome == "unknown":
+                tally.failed_at.append(time.monotonic())
             if kind in (1, 2):
                 (tally.likes_acknowledged if outcome == "acknowledged" else
                  tally.likes_unknown if outcome == "unknown" else Counter())[film] += 1
@@ -205,6 +209,7 @@ def run_load_around(cluster: Cluster, failure, seconds_before: float = 1.5, seco
         client.start()
     try:
         time.sleep(seconds_before)
+        tally.failure_at = time.monotonic()
         failure()
         time.sleep(seconds_after)
     finally:
@@ -250,6 +255,8 @@ def test_a_node_killed_under_load_loses_and_doubles_nothing_and_rejoins(cluster)
     # after is sent to the others (connection refused: HAProxy retries elsewhere, then marks it DOWN).
     report = assert_nothing_lost_or_doubled(cluster, tally, max_unknown=CLIENTS)
     assert set(tally.statuses) <= {200, 201, 502, "connection lost"}, tally.statuses
+    late = [round(t - tally.failure_at, 3) for t in tally.failed_at if not 0 <= t - tally.failure_at <= 2.0]
+    assert not late, f"requests failed that were not in flight at the kill (seconds after it): {late}"
     print(f"\nnode killed with SIGKILL: {report}, statuses {dict(tally.statuses)}")
     cluster.wait_in_rotation({"node1", "node3"})
 
