@@ -40,19 +40,51 @@ def settled(cluster: Cluster, db: PGDatabase, bench):
     return bench.settled_snapshot(db)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """user + system CPU time of these processes so far (gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def processes(cluster: Cluster) -> dict[str, list[int]]:
+    """The PIDs of each part: the running nodes, HAProxy, PostgreSQL's postmaster and its backends."""
+    postmaster = cluster.postgres.pid
+    backends = [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit() and _parent(d) == postmaster]
+    return {"nodes": [n.process.pid for n in cluster.nodes if n and n.process.poll() is None],
+            "haproxy": [cluster.haproxy.pid], "postgres": [postmaster, *backends]}
+
+
+def _parent(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        return None
+
+
 def measure(cluster: Cluster, setup: str, url: str, workload: str, films: int, args, bench) -> dict:
     db = PGDatabase(cluster.postgres, "films")
     wrk_log = cluster.root / f"wrk-{workload}-{setup.replace(' ', '_')}.txt"
     if args.warmup > 0:
         bench.run_wrk(url, workload, args.warmup, args, films, None, wrk_log)
     before, served_before = settled(cluster, db, bench), node_stats(cluster, "stot")
+    parts = processes(cluster)
+    cpu_before = {part: cpu_seconds(pids) for part, pids in parts.items()}
     w = bench.run_wrk(url, workload, args.duration, args, films, None, wrk_log)
+    cpu = {part: cpu_seconds(pids) - cpu_before[part] for part, pids in parts.items()}
     after, served_after = settled(cluster, db, bench), node_stats(cluster, "stot")
     shares = {n: served_after[n] - served_before[n] for n in cluster.node_names}
     result = {"workload": workload, "setup": setup, "rps": w["rps"], "p50_ms": w["latency_us"]["p50"] / 1000,
               "p99_ms": w["latency_us"]["p99"] / 1000, "errors": w["errors"],
               "write_check": bench.write_check(workload, w, before, after),
-              "per_node": {n: s for n, s in shares.items() if s} if "HAProxy" in setup else {}}
+              "per_node": {n: s for n, s in shares.items() if s} if "HAProxy" in setup else {},
+              # CPU time per request of each part, in microseconds (all parts share the same cores)
+              "cpu_us_per_request": {part: 1e6 * t / max(1, w["requests"]) for part, t in cpu.items()}}
     bench.log(f"  {workload:<12} {setup:<18} {result['rps']:>8.0f} req/s  p99 {result['p99_ms']:.2f} ms  "
               f"writes {'ok' if result['write_check']['ok'] else 'FAIL'}")
     return result
@@ -106,12 +138,15 @@ def render(results: list[dict], args, films: int) -> str:
     lines = [f"filmd cluster, {films} films on PostgreSQL, wrk -t{args.threads} -c{args.connections} "
              f"-d{args.duration:g}s, server.workers={args.workers[0]}, one machine ({len(os.sched_getaffinity(0))} CPUs)",
              f"{'workload':<12} {'setup':<18} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs direct':>9}  "
-             f"{'writes':<6} requests per node"]
+             f"{'nodes':>5} {'lb':>5} {'pg':>5}  {'writes':<6} requests per node",
+             f"{'':<12} {'':<18} {'':>8} {'':>7} {'':>7} {'':>9}  {'(CPU µs per request)':>17}"]
     direct = {r["workload"]: r["rps"] for r in results if r["setup"] == "1 node, direct"}
     for r in results:
         base = direct.get(r["workload"])
         versus = f"{r['rps'] / base:.2f}x" if base else "-"
         shares = " ".join(f"{n}={s}" for n, s in r["per_node"].items())
+        cpu = r["cpu_us_per_request"]
         lines.append(f"{r['workload']:<12} {r['setup']:<18} {r['rps']:>8.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
-                     f"{versus:>9}  {'ok' if r['write_check']['ok'] else 'FAIL':<6} {shares}")
+                     f"{versus:>9}  {cpu['nodes']:>5.0f} {cpu['haproxy']:>5.0f} {cpu['postgres']:>5.0f}  "
+                     f"{'ok' if r['write_check']['ok'] else 'FAIL':<6} {shares}")
     return "\n".join(lines)
