@@ -268,6 +268,37 @@ def test_a_node_killed_under_load_loses_and_doubles_nothing_and_rejoins(cluster)
     wait_until(lambda: nodes_serving(cluster, [0, 0, mark]) >= {"node2"}, what="the restarted node to serve")
 
 
+def test_a_request_a_node_received_is_not_sent_again_when_the_node_dies(cluster):
+    """Node 2 stopped (SIGSTOP) holds the like sent to it; then SIGKILL. HAProxy must answer that
+    like as failed and not send it to another node: the film has exactly the acknowledged likes."""
+    victim = cluster.nodes[1]
+    film = add_film(cluster.balancer, "Sent once")["id"]
+    outcomes: list = []
+
+    def like() -> None:
+        try:
+            outcomes.append(cluster.balancer.request("GET", f"/?like={film}").status)
+        except (OSError, http.client.HTTPException):
+            outcomes.append("connection lost")
+
+    victim.process.send_signal(signal.SIGSTOP)
+    try:
+        threads = []
+        while len(threads) < 6 and len(outcomes) == len(threads):  # until one hangs, on the stopped node
+            threads.append(threading.Thread(target=like))
+            threads[-1].start()
+            threads[-1].join(timeout=0.3)
+        assert len(outcomes) == len(threads) - 1, f"no like reached the stopped node: {outcomes}"
+    finally:
+        victim.stop(signal.SIGKILL)
+    threads[-1].join(timeout=10)
+    hung = outcomes[-1]
+    assert hung in (502, "connection lost"), outcomes  # failed, not replayed to a live node (200)
+    assert int(cluster.nodes[0].sql(f"SELECT likes FROM films WHERE id = {film}")[0][0]) == outcomes.count(200)
+    cluster.start_node(1)
+    cluster.wait_in_rotation(set(cluster.node_names))
+
+
 @needs_shared_limits
 def test_redis_stopped_limits_fall_back_to_each_node_without_a_5xx(cluster):
     cluster.redis.stop()
