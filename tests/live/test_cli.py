@@ -199,6 +199,7 @@ def test_export_stdout_is_utf8_and_csv_quoted(make_server, tmp_path):
 
 # -- backup --------------------------------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # PostgreSQL's backup is pg_dump: test_postgres_setup.py
 def test_backup_while_serving(make_server, tmp_path):
     srv = make_server()
     films = add_films(srv, 20)
@@ -236,6 +237,7 @@ def test_backup_while_serving(make_server, tmp_path):
         assert 0 <= film["likes"] <= live[film["id"]]
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's backup is pg_dump: test_postgres_setup.py
 def test_backup_of_idle_database_is_identical(make_server, tmp_path):
     srv = make_server()
     add_films(srv, 5)
@@ -247,6 +249,7 @@ def test_backup_of_idle_database_is_identical(make_server, tmp_path):
     assert snapshot(make_server({"database": {"path": str(dest)}})) == expected
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's backup is pg_dump: test_postgres_setup.py
 def test_backup_prints_its_path_as_json_whatever_the_name(make_server, tmp_path):
     srv = make_server()
     add_films(srv, 1)

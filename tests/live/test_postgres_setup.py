@@ -63,6 +63,12 @@ def test_keys_cli_writes_postgres(pg_cli):
     assert revoked["revoked_at"] >= created["created_at"]
     listed = [json.loads(line) for line in node.cli("keys", "list", check=True).stdout.splitlines()]
     assert [(k["id"], k["revoked_at"]) for k in listed] == [(created["id"], revoked["revoked_at"])]
+    # Unreachable: an error that says so, without the password and without a crash.
+    down = pg_cli("postgres://filmd:s3cret@127.0.0.1:1/filmd")
+    for command in (["keys", "list"], ["export"]):
+        proc = down.cli(*command)
+        assert proc.returncode == 1 and b"Connection refused" in proc.stderr, proc
+        assert b"s3cret" not in proc.stderr + proc.stdout and b"Fatal error" not in proc.stderr
 
 
 def test_import_export_round_trip_and_an_import_that_fails_changes_nothing(pg_cli, tmp_path):
