@@ -5,7 +5,7 @@
 #               again against a ThreadSanitizer build, then the fuzz targets for a minute each
 SHELL := /bin/bash
 SWIFT := scripts/swift-build-locked
-BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev libpq-dev pkg-config
+BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev libpq-dev libhiredis-dev pkg-config
 TSAN_DIR := .build-tsan
 PYTEST := python3 -m pytest -p no:cacheprovider
 

@@ -32,6 +32,9 @@ let package = Package(
         .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         // libpq, PostgreSQL's client library, for `database.url` (Debian's libpq-dev).
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // hiredis 0.14.1 on an event loop's event_base, with filmd's own libevent adapter
+        // (shared rate limits, SPEC §9).
+        .target(name: "CHiredis", linkerSettings: [.linkedLibrary("hiredis"), .linkedLibrary("event")]),
         // assets/ (the OpenAPI document, the console) compiled into FilmAPI as string literals at
         // build time: a deployment is one file, and nothing generated is committed.
         .executableTarget(name: "EmbedAssets"),
@@ -42,6 +45,7 @@ let package = Package(
                 "CLibEvent",
                 "CSQLite",
                 "CLibPQ",
+                "CHiredis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HeapModule", package: "swift-collections"),

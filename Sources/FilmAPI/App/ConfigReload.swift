@@ -58,7 +58,8 @@ final class ConfigReload: @unchecked Sendable {
         var limits = Composition.transportLimits(next.limits)
         limits.maxConnections = (next.limits.maxConnections + workers.count - 1) / workers.count
         for worker in workers {
-            let application = Composition.application(config: next, services: services, reader: worker.reader, security: security)
+            let application = Composition.application(config: next, services: services, reader: worker.reader, security: security,
+                                                      redis: worker.redis)
             worker.loop.execute { [limits] in
                 worker.server.replace(handler: application)
                 worker.server.apply(limits)
@@ -79,6 +80,8 @@ final class ConfigReload: @unchecked Sendable {
         if old.database != new.database { keys.append("database") }
         if old.tls != new.tls { keys.append("tls") }
         if old.logging.file != new.logging.file { keys.append("logging.file") }
+        // Each loop's connection is made at start; the timeout and the fallback follow a reload.
+        if old.rateLimits.storage != new.rateLimits.storage { keys.append("rate_limits.storage") }
         return keys
     }
 }

@@ -8,6 +8,8 @@ final class Worker: @unchecked Sendable {
     let reader: any FilmReader
     /// Closes the reader, once the loop has stopped.
     let closeReader: () -> Void
+    /// This loop's connection to the shared rate-limit store (it outlives reloads); nil in memory mode.
+    let redis: RedisConnection?
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
@@ -17,8 +19,9 @@ final class Worker: @unchecked Sendable {
         (reader, closeReader) = try backend.reader(on: loop)
         var limits = Composition.transportLimits(config.limits)
         limits.maxConnections = connectionShare
+        redis = Composition.rateLimitStore(config: config, loop: loop, services: services)
         server = try HTTPServer(loop: loop, handler: Composition.application(config: config, services: services, reader: reader,
-                                                                           security: security),
+                                                                           security: security, redis: redis),
                                 limits: limits, tls: tls, quota: quota)
     }
 

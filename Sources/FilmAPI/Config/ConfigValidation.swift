@@ -66,6 +66,16 @@ enum ConfigValidation {
         }
         try range(r.ipv6PrefixLength, 1...128, "rate_limits.ipv6_prefix_length")
         try range(r.maxClients, 1...10_000_000, "rate_limits.max_clients")
+        if case .failure(let reason) = RateLimitStorage.parse(r.storage) {
+            throw ConfigError(key: "rate_limits.storage", "\"\(r.storage)\" \(reason.text)")
+        }
+        guard (1...64).contains(r.storagePrefix.utf8.count), r.storagePrefix.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw ConfigError(key: "rate_limits.storage_prefix", "must be 1 to 64 printable ASCII characters without spaces")
+        }
+        try range(r.storageTimeoutMs, 1...10_000, "rate_limits.storage_timeout_ms")
+        guard ["local", "allow", "deny"].contains(r.onStorageError) else {
+            throw ConfigError(key: "rate_limits.on_storage_error", "must be local, allow or deny")
+        }
     }
 
     private static func limitString(_ text: String, _ key: String) throws(ConfigError) {

@@ -15,14 +15,26 @@ struct RateLimitSettings: Sendable, Equatable, Codable {
     var keyBy = "address"
     var ipv6PrefixLength = 64
     var maxClients = 100_000
+    /// Where the counters live: `memory` (this process) or a Redis URL shared by every node
+    /// (`redis://HOST:PORT/DB`, `unix:///PATH`); see `RateLimitStorage`.
+    var storage = "memory"
+    /// Starts every key filmd writes to Redis, so that several services can share one.
+    var storagePrefix = "filmd:"
+    /// How long a request waits for Redis before `on_storage_error` decides instead.
+    var storageTimeoutMs = 20
+    /// When Redis fails or is late: `local` (this node's in-process limiter), `allow` or `deny`.
+    var onStorageError = "local"
 
     enum CodingKeys: String, CodingKey {
-        case enabled, `default`, application, routes
+        case enabled, `default`, application, routes, storage
         case dryRun = "dry_run"
         case authFailures = "auth_failures"
         case keyBy = "key_by"
         case ipv6PrefixLength = "ipv6_prefix_length"
         case maxClients = "max_clients"
+        case storagePrefix = "storage_prefix"
+        case storageTimeoutMs = "storage_timeout_ms"
+        case onStorageError = "on_storage_error"
     }
 }
 

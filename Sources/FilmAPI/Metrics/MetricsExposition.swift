@@ -8,7 +8,9 @@ extension MetricsRegistry {
 
     static var reservedNames: Set<String> {
         [requestDurationName, activeRequestsName, databaseErrorsName, buildInfoName,
-         "filmd_ratelimit_decisions_total", "filmd_auth_failures_total", "filmd_connections_refused_total"]
+         "filmd_ratelimit_decisions_total", "filmd_auth_failures_total", "filmd_connections_refused_total",
+         "filmd_ratelimit_storage_decisions_total", "filmd_ratelimit_storage_errors_total", "filmd_ratelimit_storage_fallbacks_total",
+         RateLimitStorageMetrics.roundTripName, RateLimitStorageMetrics.breakersName]
     }
 
     func exposition(process: ProcessMetrics? = ProcessMetrics.read()) -> ExpositionWriter {
@@ -24,6 +26,8 @@ extension MetricsRegistry {
         write(rateLimitDecisions, into: &out)
         write(authFailures, into: &out)
         write(connectionsRefused, into: &out)
+        for counter in rateLimitStorage.counters { write(counter, into: &out) }
+        rateLimitStorage.writeRoundTrips(into: &out)
         out.family(Self.databaseErrorsName, .counter, help: "Storage failures answered 503.")
         out.sample(Self.databaseErrorsName, DatabaseErrors.total)
         out.family(Self.buildInfoName, .gauge, help: "The running filmd: version and Swift compiler; always 1.")

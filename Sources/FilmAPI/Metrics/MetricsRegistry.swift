@@ -23,6 +23,8 @@ final class MetricsRegistry: Sendable {
     /// client held its connection cap).
     let connectionsRefused = LabelledCounter(
         name: "filmd_connections_refused_total", help: "Connections closed at once, by reason.", labelNames: ["reason"])
+    /// The shared rate-limit store's families (reported empty in memory mode).
+    let rateLimitStorage = RateLimitStorageMetrics()
     private let active = Atomic<Int>(0)
     private let gaugeSources = Locked<[GaugeSource]>([GaugeSource.trackedClientsPlaceholder])
 

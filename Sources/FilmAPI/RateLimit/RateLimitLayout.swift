@@ -7,6 +7,9 @@ struct RateLimitLayout: Sendable {
     struct Counter: Sendable, Equatable {
         let index: Int
         let policy: Int
+        /// What it counts, the same on every node with the same limits and unlike any other
+        /// counter's (`d|/films|hour|50/3600`): its name in a shared store.
+        let name: String
     }
 
     /// The counters one request touches, with the `RateLimit-Policy` value they make (the same
@@ -14,9 +17,12 @@ struct RateLimitLayout: Sendable {
     struct CounterSet: Sendable {
         let counters: [Counter]
         let policyHeader: String
+        /// Tells the sets apart (sets of one layout differ in their first or last counter).
+        let id: Int
 
         init(_ counters: [Counter], policies: [RateLimitPolicy]) {
             self.counters = counters
+            id = counters.isEmpty ? -1 : counters[0].index << 20 | counters[counters.count - 1].index
             policyHeader = counters.map { counter in
                 let policy = policies[counter.policy]
                 return "\"\(policy.name)\";q=\(policy.quota);w=\(policy.window)"
@@ -41,7 +47,7 @@ struct RateLimitLayout: Sendable {
         var names = Set<String>()
         let defaults = Self.rules(settings.default).map { (Self.unique($0.name, &names), $0) }
         let application = Self.rules(settings.application).map { (Self.unique("app-" + $0.name, &names), $0) }
-        let appCounters = application.map { counter(policy: policy($0.0, $0.1)) }
+        let appCounters = application.map { counter(policy: policy($0.0, $0.1), scope: "a") }
         var byTemplate: [String: [(HTTPMethod, [Counter])]] = [:]
         var lists: [String: (byMethod: [HTTPMethod: [Counter]], other: [Counter])] = [:]
         var configured = Set(settings.routes.keys)
@@ -49,18 +55,19 @@ struct RateLimitLayout: Sendable {
             byTemplate[template, default: []].append((method, routeCounters(settings, method, template, names, &configured)))
         }
         for (template, methods) in byTemplate {
-            let shared = defaults.map { counter(policy: policy($0.0, $0.1)) } + appCounters
+            let shared = defaults.map { counter(policy: policy($0.0, $0.1), scope: "d|" + template) } + appCounters
             var byMethod: [HTTPMethod: [Counter]] = [:]
             for (method, own) in methods { byMethod[method] = shared + own }
             if byMethod[.HEAD] == nil, let get = byMethod[.GET] { byMethod[.HEAD] = get }
             lists[template] = (byMethod, shared)
         }
-        let unmatchedList = defaults.map { counter(policy: policy($0.0, $0.1)) } + appCounters
+        let unmatchedList = defaults.map { counter(policy: policy($0.0, $0.1), scope: "d|_unmatched") } + appCounters
         unknownRoutes = configured.sorted()
         var authNames = Set<String>()
         var authList: [Counter] = []
         for (offset, rule) in Self.rules(settings.authFailures).enumerated() {
-            authList.append(Counter(index: offset, policy: policy(Self.unique("auth-" + rule.name, &authNames), rule)))
+            let index = policy(Self.unique("auth-" + rule.name, &authNames), rule)
+            authList.append(Counter(index: offset, policy: index, name: Self.name("f", policies[index])))
         }
         // Every policy is known now: write each set's header once.
         let policies = self.policies
@@ -84,14 +91,20 @@ struct RateLimitLayout: Sendable {
         var names = Set<String>()
         return Self.rules(text).map { rule in
             let base = defaultNames.contains(rule.name) ? "route-" + rule.name : rule.name
-            return counter(policy: policy(Self.unique(base, &names), rule))
+            return counter(policy: policy(Self.unique(base, &names), rule), scope: "r|" + method.rawValue + "|" + template)
         }
     }
 
-    private mutating func counter(policy: Int) -> Counter {
+    private mutating func counter(policy: Int, scope: String) -> Counter {
         width += 1
         counterPolicies.append(policy)
-        return Counter(index: width - 1, policy: policy)
+        return Counter(index: width - 1, policy: policy, name: Self.name(scope, policies[policy]))
+    }
+
+    /// A counter's name: its scope and its policy with the quota and window (a changed limit
+    /// is a new counter, never an old state read with new numbers).
+    private static func name(_ scope: String, _ policy: RateLimitPolicy) -> String {
+        "\(scope)|\(policy.name)|\(policy.quota)/\(policy.window)"
     }
 
     /// The index of the policy with this name and rule, added if new (metrics label by name).

@@ -133,28 +133,20 @@ final class RateLimiter: @unchecked Sendable {
             let arrival = row.map { table.arrival(row: $0, counter: counter.index) } ?? 0
             return GCRA.evaluate(tat: arrival, now: now, policy: policies[counter.policy])
         }
-        let conforms = counters.allSatisfy { outcome($0).conforms }
-        var result = RateLimitResult(decision: conforms ? .allowed : (settings.dryRun ? .dryRunRejected : .rejected))
-        result.policyHeader = set.policyHeader
-        result.states.reserveCapacity(counters.count)
-        var wait: Int64 = 0
-        for counter in counters {
-            let outcome = outcome(counter)
-            let policy = policies[counter.policy]
-            // A rejected request takes nothing: a policy that would have admitted it reports its state before it.
-            let untaken = !conforms && outcome.conforms
-            result.states.append(.init(policy: policy, remaining: outcome.remaining + (untaken ? 1 : 0),
-                                       reset: RateLimitResult.seconds(untaken ? outcome.reset - policy.interval : outcome.reset),
-                                       exceeded: !outcome.conforms))
-            wait = max(wait, outcome.wait)
-        }
-        if conforms, commit, let row {
+        let result = RateLimitResult(set, policies: policies, dryRun: settings.dryRun) { outcome(counters[$0]) }
+        if result.decision == .allowed, commit, let row {
             for counter in counters {
                 let tat = outcome(counter).newTAT
                 table.setArrival(tat, row: row, counter: counter.index)
             }
         }
-        if !conforms { result.retryAfter = max(1, RateLimitResult.seconds(wait)) }
         return result
+    }
+
+    /// Counts a decision made elsewhere (the shared store) like one of its own.
+    func record(_ result: RateLimitResult, counters: [RateLimitLayout.Counter]) {
+        lock.lock()
+        counts.record(result, counters: counters)
+        lock.unlock()
     }
 }

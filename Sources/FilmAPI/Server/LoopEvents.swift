@@ -39,6 +39,20 @@ final class LoopEvent: @unchecked Sendable {
         return box
     }
 
+    /// A timer that calls `action` on the loop once per `schedule`; idle until then.
+    static func timer(on loop: EventLoop, _ action: @escaping () -> Void) -> LoopEvent {
+        let box = LoopEvent(action: action)
+        box.event = event_new(loop.base, -1, 0, fire, Unmanaged.passUnretained(box).toOpaque())
+        return box
+    }
+
+    /// Fires the timer `microseconds` from now, instead of when it was due. Loop thread.
+    func schedule(afterMicroseconds microseconds: Int64) {
+        let delay = max(0, microseconds)
+        var interval = timeval(tv_sec: Int(delay / 1_000_000), tv_usec: Int(delay % 1_000_000))
+        event_add(event, &interval)
+    }
+
     func cancel() {
         guard let event else { return }
         event_free(event)
