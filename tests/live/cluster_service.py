@@ -17,20 +17,18 @@ import io
 import os
 import shutil
 import signal
-import socket
 import string
 import subprocess
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 from filmd_server import FilmdServer, HTTPEndpoint, deep_merge, wait_until
 from postgres_service import PostgresService, free_port
+from redis_service import RedisService
 
 REPO = Path(__file__).resolve().parents[2]
 HAPROXY_TEMPLATE = REPO / "deploy" / "cluster" / "haproxy.cfg"
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 
@@ -49,39 +47,6 @@ def supports_shared_limits(filmd_bin: str) -> bool:
     done = subprocess.run([filmd_bin, "check-config"], capture_output=True, cwd=tempfile.gettempdir(),
                           env={**env, "FILMD_RATE_LIMITS_STORAGE": "memory"}, timeout=30)
     return done.returncode == 0
-
-
-class RedisProcess:
-    """redis-server on a loopback port, no persistence, in the foreground under our PID."""
-
-    def __init__(self, root: Path):
-        self.port = free_port()
-        self.root = root
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "RedisProcess":
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.root), "--logfile", str(self.root / "redis.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_until(self._answers, timeout=10, what="redis-server to answer PING")
-        return self
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        stop_process(self.process)
 
 
 def stop_process(process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
@@ -111,7 +76,7 @@ class Cluster:
         self.node_names = [f"node{i + 1}" for i in range(nodes)]
         self.node_ports = [free_port() for _ in self.node_names]
         self.postgres: PostgresService | None = None
-        self.redis: RedisProcess | None = None
+        self.redis: RedisService | None = None
         self.shared_limits = redis and supports_shared_limits(self.filmd_bin)
         self.nodes: list[FilmdServer | None] = [None] * nodes
         self.haproxy: subprocess.Popen | None = None
@@ -131,7 +96,7 @@ class Cluster:
             self.postgres = PostgresService().start()
             self.database_url = self.postgres.create_database("films")
             if self.shared_limits:
-                self.redis = RedisProcess(self.root / "redis").start()
+                self.redis = RedisService(self.root / "redis").start()
             for index in range(len(self.nodes)):
                 self.start_node(index)
             self._start_haproxy()

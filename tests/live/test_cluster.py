@@ -27,10 +27,11 @@ from pathlib import Path
 
 import pytest
 
-from cluster_service import HAPROXY, REDIS_SERVER, Cluster, supports_shared_limits
+from cluster_service import HAPROXY, Cluster, supports_shared_limits
 from filmd_server import BASE_CONFIG, FILMD_BIN, deep_merge, wait_until
 from live_helpers import add_film, all_films, assert_film, assert_problem, get_film
 from postgres_service import BIN as PG_BIN
+from redis_service import REDIS_SERVER
 
 pytestmark = [
     pytest.mark.slow,
