@@ -53,11 +53,12 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def processes(cluster: Cluster) -> dict[str, list[int]]:
-    """The PIDs of each part: the running nodes, HAProxy, PostgreSQL's postmaster and its backends."""
+    """The PIDs of each part: the running nodes, HAProxy, PostgreSQL's postmaster and its backends, Redis."""
     postmaster = cluster.postgres.pid
     backends = [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit() and _parent(d) == postmaster]
     return {"nodes": [n.process.pid for n in cluster.nodes if n and n.process.poll() is None],
-            "haproxy": [cluster.haproxy.pid], "postgres": [postmaster, *backends]}
+            "haproxy": [cluster.haproxy.pid], "postgres": [postmaster, *backends],
+            "redis": [cluster.redis.process.pid] if cluster.redis else []}
 
 
 def _parent(proc: Path) -> int | None:
@@ -138,8 +139,8 @@ def render(results: list[dict], args, films: int) -> str:
     lines = [f"filmd cluster, {films} films on PostgreSQL, wrk -t{args.threads} -c{args.connections} "
              f"-d{args.duration:g}s, server.workers={args.workers[0]}, one machine ({len(os.sched_getaffinity(0))} CPUs)",
              f"{'workload':<12} {'setup':<18} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs direct':>9}  "
-             f"{'nodes':>5} {'lb':>5} {'pg':>5}  {'writes':<6} requests per node",
-             f"{'':<12} {'':<18} {'':>8} {'':>7} {'':>7} {'':>9}  {'(CPU µs per request)':>17}"]
+             f"{'nodes':>5} {'lb':>5} {'pg':>5} {'redis':>5}  {'writes':<6} requests per node",
+             f"{'':<12} {'':<18} {'':>8} {'':>7} {'':>7} {'':>9}  {'(CPU µs per request)':>23}"]
     direct = {r["workload"]: r["rps"] for r in results if r["setup"] == "1 node, direct"}
     for r in results:
         base = direct.get(r["workload"])
@@ -147,6 +148,6 @@ def render(results: list[dict], args, films: int) -> str:
         shares = " ".join(f"{n}={s}" for n, s in r["per_node"].items())
         cpu = r["cpu_us_per_request"]
         lines.append(f"{r['workload']:<12} {r['setup']:<18} {r['rps']:>8.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
-                     f"{versus:>9}  {cpu['nodes']:>5.0f} {cpu['haproxy']:>5.0f} {cpu['postgres']:>5.0f}  "
+                     f"{versus:>9}  {cpu['nodes']:>5.0f} {cpu['haproxy']:>5.0f} {cpu['postgres']:>5.0f} {cpu['redis']:>5.0f}  "
                      f"{'ok' if r['write_check']['ok'] else 'FAIL':<6} {shares}")
     return "\n".join(lines)
