@@ -1,6 +1,6 @@
 # filmd — the two commands of the README, and what they are made of.
 #   make run    build and serve on http://127.0.0.1:3000 (config.json, filmd.db, sample films)
-#   make cluster  three nodes on one PostgreSQL behind HAProxy, on loopback ports (Ctrl-C stops)
+#   make cluster  three nodes, PostgreSQL, Redis and HAProxy on loopback: http://127.0.0.1:8080
 #   make test   install what is missing, then unit tests, the live suite, and the live suite
 #               again with the rate limits in Redis (live-redis), again against a ThreadSanitizer
 #               build, then the fuzz targets for a minute each
@@ -10,7 +10,9 @@ BUILD_DEPS := libevent-dev libsqlite3-dev libssl-dev libpq-dev libhiredis-dev pk
 TSAN_DIR := .build-tsan
 PYTEST := python3 -m pytest -p no:cacheprovider
 
-.PHONY: run build release deps test-deps unit live live-postgres live-redis tsan fuzz test bench clean cluster cluster-deps
+CLUSTER_DEPS := postgresql redis-server haproxy
+
+.PHONY: run cluster build release deps test-deps unit live live-postgres live-redis tsan fuzz test bench clean
 
 deps:
 	@scripts/install-deps.sh $(BUILD_DEPS)
@@ -26,18 +28,14 @@ release: deps
 run: build
 	.build/debug/filmd serve --config config.json
 
-test-deps: deps cluster-deps
-	@scripts/install-deps.sh systemd prometheus redis-server
+# scripts/cluster.py: the same start as tests/live/test_cluster.py; Ctrl-C stops and removes it all.
+cluster: build
+	@scripts/install-deps.sh $(CLUSTER_DEPS)
+	scripts/cluster.py run --filmd-bin .build/debug/filmd
+
+test-deps: deps
+	@scripts/install-deps.sh systemd prometheus $(CLUSTER_DEPS)
 	@scripts/install-client-test-deps.sh
-
-cluster-deps:
-	@scripts/install-deps.sh postgresql haproxy
-
-# PostgreSQL, NODES filmd nodes (sample films loaded once) and HAProxy, all children of
-# scripts/cluster.py, stopped by PID on Ctrl-C; it prints the URL.
-NODES ?= 3
-cluster: build cluster-deps
-	scripts/cluster.py --nodes $(NODES)
 
 unit: build
 	$(SWIFT) test

@@ -10,6 +10,7 @@
     bench/run --plot [SVG]                      # chart the last run (see --out) as SVG
     bench/run --db postgres                     # filmd on PostgreSQL beside filmd on SQLite (postgres_bench.py)
     bench/run --limiter redis [--rounds 3]      # filmd's limiter in memory vs in Redis (bench/limiter.py)
+    bench/run --cluster 3                       # HAProxy + 3 nodes, + 1 node, and 1 node direct (cluster_bench.py)
 
 What one run does:
  1. installs what is missing (wrk, gcc/make, libevent-dev, libsqlite3-dev; apt-get, idempotent;
@@ -61,6 +62,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cluster_bench
 from postgres_bench import PGDatabase, render_pg, start_cluster, template
 import limiter
 
@@ -853,6 +855,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--servers", type=csv_list(str), default=None, help="reference,filmd,filmd-pg")
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite",
                     help="postgres: filmd on database.url (a throwaway cluster) beside filmd on SQLite")
+    ap.add_argument("--cluster", type=int, default=0, metavar="N",
+                    help="GET /, likes, mixed through HAProxy with N nodes and 1, beside 1 node direct")
     ap.add_argument("--workloads", type=csv_list(str), default=None, help=",".join(WORKLOADS))
     ap.add_argument("--films", type=csv_list(int), default=None,
                     help="catalogue size(s), comma-separated (default 100000; 10000 with --quick)")
@@ -891,6 +895,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.limiter == "redis":
         args.servers = ["filmd"]
         args.workloads = args.workloads or ["get_root", "like_random"]
+    if args.cluster:
+        args.workloads = args.workloads or list(cluster_bench.WORKLOADS)
     args.workloads = args.workloads or list(WORKLOADS)
     args.servers = args.servers or (["filmd", "filmd-pg"] if args.db == "postgres" else ["reference", "filmd"])
     bad = [w for w in args.workloads if w not in WORKLOADS] + [s for s in args.servers if s not in SERVERS]
@@ -906,6 +912,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     ctx: dict = {"out": out}
     servers = [s for s in SERVERS if s in args.servers]
+    if args.cluster:
+        ensure_tools(False, args.install)
+        args.out, args.filmd = out, args.filmd_bin.resolve() if args.filmd_bin else build_filmd()
+        return cluster_bench.run(args, sys.modules[__name__])
     try:
         ensure_tools("reference" in servers, args.install)
         if "reference" in servers:

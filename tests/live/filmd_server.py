@@ -79,8 +79,60 @@ class Response:
         return f"<Response {self.status} {self.body[:200]!r}>"
 
 
-class FilmdServer:
-    def __init__(self, workdir: Path, config: dict, env: dict | None = None, args: list[str] | None = None):
+class HTTPEndpoint:
+    """Plain HTTP/1.1 to host:port: a filmd node, or the load balancer in front of several."""
+
+    def __init__(self, host: str, port: int | None):
+        self.host = host
+        self.port = port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def connection(self, source_address: str | None = None, timeout: float = 10.0) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(
+            self.host, self.port, timeout=timeout,
+            source_address=(source_address, 0) if source_address else None,
+        )
+
+    def request(self, method: str, path: str, body=None, headers: dict | None = None,
+                json_body=None, source_address: str | None = None) -> Response:
+        headers = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        if isinstance(body, str):
+            body = body.encode()
+        conn = self.connection(source_address)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            return Response(resp.status, resp.reason, resp.getheaders(), data)
+        finally:
+            conn.close()
+
+    def raw(self, payload: bytes, timeout: float = 5.0) -> bytes:
+        """Send raw bytes and read until the server closes or the timeout passes."""
+        with socket.create_connection((self.host, self.port), timeout=timeout) as sock:
+            sock.sendall(payload)
+            chunks = []
+            try:
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            except socket.timeout:
+                pass
+            return b"".join(chunks)
+
+
+class FilmdServer(HTTPEndpoint):
+    def __init__(self, workdir: Path, config: dict, env: dict | None = None, args: list[str] | None = None,
+                 binary: str = FILMD_BIN):
+        self.binary = binary
         self.workdir = workdir
         self.config = config
         self.config.setdefault("database", {}).setdefault("path", str(workdir / "films.db"))
@@ -96,14 +148,13 @@ class FilmdServer:
         self._stdout_closed = False
         self._lines_q: queue.Queue[str] = queue.Queue()
         self.process: subprocess.Popen | None = None
-        self.port: int | None = None
-        self.host = self.config.get("server", {}).get("host", "127.0.0.1")
+        super().__init__(self.config.get("server", {}).get("host", "127.0.0.1"), None)
         self.postgres = None  # the PostgresService holding database.url, when that is set
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout: float = 20.0) -> "FilmdServer":
         self.process = subprocess.Popen(
-            [FILMD_BIN, "serve", "--config", str(self.config_path), *self.args],
+            [self.binary, "serve", "--config", str(self.config_path), *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=self.env, cwd=self.workdir,
         )
@@ -194,49 +245,6 @@ class FilmdServer:
         """The request line of the request with this X-Request-ID."""
         return self.wait_for_log(lambda r: r.get("msg") == "request" and r.get("http.request.id") == request_id, timeout)
 
-    # -- HTTP --------------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def connection(self, source_address: str | None = None, timeout: float = 10.0) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(
-            self.host, self.port, timeout=timeout,
-            source_address=(source_address, 0) if source_address else None,
-        )
-
-    def request(self, method: str, path: str, body=None, headers: dict | None = None,
-                json_body=None, source_address: str | None = None) -> Response:
-        headers = dict(headers or {})
-        if json_body is not None:
-            body = json.dumps(json_body).encode()
-            headers.setdefault("Content-Type", "application/json")
-        if isinstance(body, str):
-            body = body.encode()
-        conn = self.connection(source_address)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            return Response(resp.status, resp.reason, resp.getheaders(), data)
-        finally:
-            conn.close()
-
-    def raw(self, payload: bytes, timeout: float = 5.0) -> bytes:
-        """Send raw bytes and read until the server closes or the timeout passes."""
-        with socket.create_connection((self.host, self.port), timeout=timeout) as sock:
-            sock.sendall(payload)
-            chunks = []
-            try:
-                while True:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-            except socket.timeout:
-                pass
-            return b"".join(chunks)
-
     # -- the database --------------------------------------------------------------------------
     def sql(self, statement: str) -> list[list[str]]:
         """One statement against this server's database, SQLite file or PostgreSQL alike: the
@@ -255,6 +263,6 @@ class FilmdServer:
     # -- CLI ---------------------------------------------------------------------------------
     def cli(self, *args: str, input: bytes | None = None, check: bool = False) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [FILMD_BIN, *args, "--config", str(self.config_path)],
+            [self.binary, *args, "--config", str(self.config_path)],
             input=input, capture_output=True, env=self.env, cwd=self.workdir, check=check, timeout=60,
         )

@@ -1,14 +1,15 @@
-"""The shipped systemd units (deploy/systemd/) are valid and hardened.
+"""The shipped systemd units (deploy/systemd/, and the cluster's template deploy/cluster/filmd@.service)
+are valid and hardened.
 
 - `systemd-analyze verify` on filmd.service + filmd.socket prints nothing and exits 0. verify also
   checks that ExecStart=/ExecReload= name executables, so the units are copied into a throw-away
   root (--root) that holds the host's own unit files, a stand-in /usr/local/bin/filmd and /bin/kill;
   the unit files themselves are verified byte for byte as shipped.
 - `systemd-analyze security --offline=true` gives an overall exposure level <= 2.0.
+- The template unit filmd@.service is verified as an instance (filmd@node1.service), rates <= 2.0
+  as well, and carries filmd.service's sandbox line for line, with a per-instance config file.
 - The directives the contract asks for (SPEC §5, issue 4) are present, and the malloc tunable
   filmd is measured with (GLIBC_TUNABLES, BENCHMARKS.md item 31).
-- The cluster's template deploy/cluster/filmd@.service passes the same two checks instantiated as
-  filmd@a.service, and its sandbox is filmd.service's, line for line.
 - MemoryDenyWriteExecute=yes is safe for filmd: the real binary starts and answers under the
   kernel's PR_SET_MDWE (the same W^X rule), when the kernel and the binary are available.
 
@@ -68,17 +69,15 @@ def _fake_root(tmp_path: Path, service_text: str | None = None) -> tuple[Path, l
     return root, [units / "filmd.service", units / "filmd.socket"]
 
 
-def _verify(tmp_path: Path, service_text: str | None = None) -> subprocess.CompletedProcess:
-    root, units = _fake_root(tmp_path, service_text)
-    return _run("verify", f"--root={root}", *map(str, units))
-
-
-def _node_instance(tmp_path: Path) -> Path:
-    """The template as systemd would instantiate it for node `a`."""
+def _verify(tmp_path: Path, unit: Path, text: str) -> subprocess.CompletedProcess:
+    """filmd.service (with `text`) and filmd.socket verified together; or the template (as `text`)
+    in the same root, verified as the instance an operator starts (%i resolved)."""
+    if unit == SERVICE:
+        root, units = _fake_root(tmp_path, text)
+        return _run("verify", f"--root={root}", *map(str, units))
     root, _ = _fake_root(tmp_path)
-    instance = root / "etc" / "systemd" / "system" / "filmd@a.service"
-    shutil.copyfile(TEMPLATE, instance)
-    return instance
+    (root / "etc" / "systemd" / "system" / unit.name).write_text(text)
+    return _run("verify", f"--root={root}", unit.name.replace("@", "@node1"))
 
 
 def _directives(path: Path) -> dict[str, list[str]]:
@@ -92,30 +91,36 @@ def _directives(path: Path) -> dict[str, list[str]]:
     return out
 
 
+both_units = pytest.mark.parametrize("unit", [SERVICE, TEMPLATE], ids=lambda unit: unit.name)
+
+
 @needs_analyze
-def test_verify_is_clean(tmp_path):
-    result = _verify(tmp_path)
+@both_units
+def test_verify_is_clean(tmp_path, unit):
+    result = _verify(tmp_path, unit, unit.read_text())
     output = (result.stdout + result.stderr).strip()
     assert result.returncode == 0 and output == "", f"systemd-analyze verify:\n{output}"
 
 
 @needs_analyze
-def test_verify_would_catch_a_broken_unit(tmp_path):
+@both_units
+def test_verify_would_catch_a_broken_unit(tmp_path, unit):
     """The harness above really checks the file: an unknown key is reported (rc 0, but a warning)."""
-    broken = SERVICE.read_text().replace("[Service]\n", "[Service]\nNoSuchDirective=1\n", 1)
-    result = _verify(tmp_path, broken)
+    broken = unit.read_text().replace("[Service]\n", "[Service]\nNoSuchDirective=1\n", 1)
+    result = _verify(tmp_path, unit, broken)
     assert "NoSuchDirective" in result.stdout + result.stderr
 
 
-def _exposure(result: subprocess.CompletedProcess, unit: str = "filmd.service") -> float:
-    match = re.search(rf"Overall exposure level for {re.escape(unit)}:\s*([0-9]+(?:\.[0-9]+)?)", result.stdout)
+def _exposure(result: subprocess.CompletedProcess) -> float:
+    match = re.search(r"Overall exposure level for filmd(?:@\w*)?\.service:\s*([0-9]+(?:\.[0-9]+)?)", result.stdout)
     assert match, f"no 'Overall exposure level' line:\n{result.stdout}\n{result.stderr}"
     return float(match.group(1))
 
 
 @needs_analyze
-def test_security_exposure_at_most_2(tmp_path):
-    result = _run("security", "--offline=true", str(SERVICE))
+@both_units
+def test_security_exposure_at_most_2(unit):
+    result = _run("security", "--offline=true", str(unit))
     exposure = _exposure(result)
     # The bad (✗) lines, shown when the assertion fails, say what to harden next.
     failing = "\n".join(line for line in result.stdout.splitlines() if line.lstrip().startswith("✗"))
@@ -123,36 +128,11 @@ def test_security_exposure_at_most_2(tmp_path):
 
 
 @needs_analyze
-def test_security_threshold_exit_code():
+@both_units
+def test_security_threshold_exit_code(unit):
     """The same check as CI would run it: --threshold makes the command fail above the score (0-100)."""
-    result = _run("security", "--offline=true", f"--threshold={int(MAX_EXPOSURE * 10)}", str(SERVICE))
+    result = _run("security", "--offline=true", f"--threshold={int(MAX_EXPOSURE * 10)}", str(unit))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
-
-
-@needs_analyze
-def test_node_template_verifies_clean(tmp_path):
-    instance = _node_instance(tmp_path)
-    result = _run("verify", f"--root={tmp_path / 'root'}", str(instance))
-    output = (result.stdout + result.stderr).strip()
-    assert result.returncode == 0 and output == "", f"systemd-analyze verify filmd@a.service:\n{output}"
-
-
-@needs_analyze
-def test_node_template_exposure_at_most_2(tmp_path):
-    result = _run("security", "--offline=true", str(_node_instance(tmp_path)))
-    exposure = _exposure(result, "filmd@a.service")
-    assert exposure <= MAX_EXPOSURE, f"filmd@a.service exposure {exposure} > {MAX_EXPOSURE}"
-
-
-def test_node_template_has_the_sandbox_of_filmd_service():
-    """systemd has no include: the template repeats the sandbox, and this keeps the copies equal."""
-    def sandbox(path: Path) -> str:
-        return path.read_text().split("# Sandbox\n", 1)[1]
-    assert sandbox(TEMPLATE) == sandbox(SERVICE)
-    d = _directives(TEMPLATE)
-    assert d["ExecStart"] == ["/usr/local/bin/filmd serve --config /etc/filmd/%i.json"]
-    assert d["StateDirectory"] == ["filmd/%i"] and d["WorkingDirectory"] == ["/var/lib/filmd/%i"]
-    assert d["Type"] == ["notify"] and d["User"] == ["filmd"]
 
 
 def test_unit_has_the_contracted_directives():
@@ -191,6 +171,23 @@ def test_unit_has_the_contracted_directives():
     s = _directives(SOCKET)
     assert s.get("ListenStream") == ["3000"]
     assert s.get("Accept", ["no"])[-1] == "no"
+
+
+def _from_sandbox_on(path: Path) -> str:
+    text = path.read_text()
+    assert "\n# Sandbox\n" in text, f"no '# Sandbox' section in {path.name}"
+    return text[text.index("\n# Sandbox\n"):]
+
+
+def test_template_has_the_single_node_sandbox_and_a_config_per_instance():
+    assert _from_sandbox_on(TEMPLATE) == _from_sandbox_on(SERVICE)
+    single, template = _directives(SERVICE), _directives(TEMPLATE)
+    assert template["ExecStart"] == ["/usr/local/bin/filmd serve --config /etc/filmd/%i.json"]
+    for key in ("Type", "NotifyAccess", "ExecReload", "WatchdogSec", "Restart", "RestartPreventExitStatus",
+                "KillMode", "User", "UMask", "LimitNOFILE", "Environment"):
+        assert template.get(key) == single.get(key), f"{key}= differs from filmd.service"
+    assert template["StateDirectory"] == ["filmd/%i"] and template["WorkingDirectory"] == ["/var/lib/filmd/%i"]
+    assert template["SyslogIdentifier"] == ["filmd-%i"]
 
 
 # -- MemoryDenyWriteExecute=yes with the real binary ------------------------------------------
