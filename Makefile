@@ -34,7 +34,7 @@ cluster: build
 	scripts/cluster.py run --filmd-bin .build/debug/filmd
 
 test-deps: deps
-	@scripts/install-deps.sh systemd prometheus $(CLUSTER_DEPS)
+	@scripts/install-deps.sh systemd prometheus wrk $(CLUSTER_DEPS)
 	@scripts/install-client-test-deps.sh
 
 unit: build

@@ -3,8 +3,13 @@ them. Each test uses the session's throwaway cluster (conftest's `postgres`)."""
 from __future__ import annotations
 
 import http.client
+import re
+import subprocess
 import threading
 import time
+from pathlib import Path
+
+import pytest
 
 from filmd_server import wait_until
 from live_helpers import add_film, get_film
@@ -124,3 +129,38 @@ def test_while_postgres_is_down_readiness_and_writes_are_503_and_filmd_reconnect
     wait_until(lambda: server.request("GET", "/readyz").status == 200, timeout=10, what="ready again")
     assert server.request("POST", f"/films/{film['id']}/like").status == 200
     assert get_film(server, film["id"])["likes"] == 1
+
+
+
+def _wrk(node, script: Path, seconds: int, connections: int) -> subprocess.Popen:
+    return subprocess.Popen(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), node.base_url],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.slow
+def test_votes_on_several_films_from_two_nodes_never_deadlock(make_server, fresh_postgres_url, tmp_path):
+    """Each node commits the votes of one loop turn in one transaction, which holds their rows'
+    locks until its commit. Two nodes whose batches lock the same films in opposite orders
+    deadlock: PostgreSQL aborts one after deadlock_timeout (1 s), failing every vote in it
+    (before the fix: 15 and 31 of ~2 700 votes per node, 1.03 s latency peaks). Batches lock
+    their rows in id order, so they only ever wait for each other."""
+    url = fresh_postgres_url()
+    a = make_server({"database": {"url": url}})
+    b = make_server({"database": {"url": url}})
+    films = [add_film(a, f"Contended {i}")["id"] for i in range(4)]
+    script = tmp_path / "likes.lua"
+    script.write_text("local films = {%s}\n"
+                      "request = function() return wrk.format('POST', '/films/' .. films[math.random(#films)] .. '/like') end\n"
+                      % ", ".join(map(str, films)))
+    runs = [_wrk(node, script, seconds=4, connections=32) for node in (a, b)]
+    reports = [run.communicate(timeout=60)[0] for run in runs]
+
+    completed = 0
+    for report in reports:
+        assert "Non-2xx" not in report and "Socket errors" not in report, report
+        completed += int(re.search(r"(\d+) requests in", report).group(1))
+    assert completed > 500, reports  # enough concurrent votes to have met
+    stored = sum(_stored_likes(a, film) for film in films)
+    # wrk stops on a clock: up to one vote per connection may be stored without its answer read.
+    assert completed <= stored <= completed + 64, (completed, stored)
+    assert "deadlock" not in str(a.log_records() + b.log_records()).lower()

@@ -56,12 +56,13 @@ final class PGLoopConnection: @unchecked Sendable {
     /// Runs `queries` (in order, in the next segment) and hands their results to `finish`, on
     /// the loop, once the segment's Sync is answered. While connecting, they wait for the
     /// connection (bounded by its deadline); while it is down, `PGConnectionLost` answers at once.
-    func run(_ queries: [PGQuery], _ finish: @escaping (Result<[PGResult], any Error>) -> Void) {
+    /// `lockedRow`: the row the queries lock, if any (see `inLockOrder`).
+    func run(_ queries: [PGQuery], lockedRow: Int64? = nil, _ finish: @escaping (Result<[PGResult], any Error>) -> Void) {
         guard state == .ready || state == .connecting || state == .idle else {
             finish(.failure(PGConnectionLost(sent: false, reason: "not connected")))
             return
         }
-        unsent.append(PGPending(queries: queries, finish: finish))
+        unsent.append(PGPending(queries: queries, lockedRow: lockedRow, finish: finish))
         scheduleSend()
     }
 
@@ -133,7 +134,7 @@ final class PGLoopConnection: @unchecked Sendable {
     private func sendSegment() {
         sendScheduled = false
         guard state == .ready, let connection, !unsent.isEmpty, inFlight.count < maxSegmentsInFlight else { return }
-        let pendings = unsent
+        let pendings = unsent.inLockOrder()
         unsent.removeAll(keepingCapacity: true)
         var owners: [Int] = []
         for (index, pending) in pendings.enumerated() {

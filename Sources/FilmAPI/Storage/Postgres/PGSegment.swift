@@ -1,9 +1,26 @@
 internal import CLibPQ
 
-/// One caller's queries of a segment, and where their results go.
+/// One caller's queries of a segment, and where their results go. `lockedRow`: the row its
+/// queries lock (a vote, an edit, a delete), by which a segment orders its callers.
 struct PGPending {
     let queries: [PGQuery]
+    var lockedRow: Int64? = nil
     let finish: (Result<[PGResult], any Error>) -> Void
+}
+
+extension Array where Element == PGPending {
+    /// The callers in the order of the rows they lock (those that lock none first, each group in
+    /// arrival order). A segment is one transaction holding its row locks until its commit: two
+    /// segments (two nodes, or two loops of one) that lock the same rows in opposite orders
+    /// would deadlock, and PostgreSQL would abort one of them after `deadlock_timeout`, failing
+    /// every write in it. In one order they only wait for each other.
+    func inLockOrder() -> [PGPending] {
+        guard count > 1 else { return self }
+        return enumerated().sorted { first, second in
+            let a = first.element.lockedRow ?? .min, b = second.element.lockedRow ?? .min
+            return a != b ? a < b : first.offset < second.offset
+        }.map(\.element)
+    }
 }
 
 /// One pipeline segment sent and waiting for its Sync's answer: the results arrive in the

@@ -48,22 +48,22 @@ final class PostgresFilmStore: FilmStore, @unchecked Sendable {
     }
 
     func vote(_ vote: Vote, film id: Int64, completion: Completion<Film?>) {
-        write([PostgresCatalogueSQL.vote(vote, id: id)], completion) { $0[0].firstFilm }
+        write([PostgresCatalogueSQL.vote(vote, id: id)], locking: id, completion) { $0[0].firstFilm }
     }
 
     /// The pick runs in the vote's segment, right after it: one round trip for both.
     func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>) {
-        write([PostgresCatalogueSQL.vote(vote, id: id), PGQuery(PostgresCatalogueSQL.random)], completion) { results in
+        write([PostgresCatalogueSQL.vote(vote, id: id), PGQuery(PostgresCatalogueSQL.random)], locking: id, completion) { results in
             VotedAndPicked(voted: results[0].firstFilm, picked: results[1].firstFilm)
         }
     }
 
     func update(id: Int64, with patch: FilmPatch, completion: Completion<Film?>) {
-        write([PostgresCatalogueSQL.update(id: id, with: patch)], completion) { $0[0].firstFilm }
+        write([PostgresCatalogueSQL.update(id: id, with: patch)], locking: id, completion) { $0[0].firstFilm }
     }
 
     func delete(id: Int64, completion: Completion<Bool>) {
-        write([PGQuery(PostgresCatalogueSQL.delete, [String(id)])], completion) { $0[0].affectedRows > 0 }
+        write([PGQuery(PostgresCatalogueSQL.delete, [String(id)])], locking: id, completion) { $0[0].affectedRows > 0 }
     }
 
     /// A round trip on the loop's write connection, behind the writes queued before it.
@@ -80,14 +80,15 @@ final class PostgresFilmStore: FilmStore, @unchecked Sendable {
     func isHealthy() async -> Bool { (try? await Completion.awaiting { isHealthy(completion: $0) }) ?? false }
 
     /// Runs `queries` on the write connection of the completion's loop (the first loop's for
-    /// callers off every loop) and answers with `decode` of their results.
-    private func write<T: Sendable>(_ queries: [PGQuery], _ completion: Completion<T>,
+    /// callers off every loop) and answers with `decode` of their results. `locking`: the film
+    /// row the queries lock, so that every segment takes its row locks in one order.
+    private func write<T: Sendable>(_ queries: [PGQuery], locking row: Int64? = nil, _ completion: Completion<T>,
                                     decode: @escaping @Sendable ([PGResult]) throws -> T) {
         let own = (completion.queue as? EventLoop).flatMap { loop in writers.withLock { $0[ObjectIdentifier(loop)] } }
         guard let writer = own ?? firstLoop.withLock({ $0 }).flatMap({ loop in writers.withLock { $0[ObjectIdentifier(loop)] } }) else {
             return completion(.failure(StorageUnavailable(underlying: PGConnectionLost(sent: false, reason: "no event loop"))))
         }
-        let run: @Sendable () -> Void = { writer.connection.run(queries) { result in
+        let run: @Sendable () -> Void = { writer.connection.run(queries, lockedRow: row) { result in
             let answer = Result { try decode(result.mapError(Self.writeFailure).get()) }
             if own != nil { completion(answer) } else { completion.queue.execute { completion(answer) } }
         } }
