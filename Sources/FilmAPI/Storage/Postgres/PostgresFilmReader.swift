@@ -7,7 +7,15 @@ final class PostgresFilmReader: FilmReader, @unchecked Sendable {
         self.connection = connection
     }
 
-    func randomFilm() -> Answer<Film?> { read(PGQuery(PostgresCatalogueSQL.random)) { $0.firstFilm } }
+    /// One draw; when it hits a gap, more draws in a second round trip (see `randomDraw`).
+    func randomFilm() -> Answer<Film?> {
+        .later { [connection] completion in
+            connection.run([PGQuery(PostgresCatalogueSQL.randomDraw)]) { drawn in
+                guard case .success(let results) = drawn, results[0].count == 0 else { return completion(Self.decoded(drawn) { $0.firstFilm }) }
+                connection.run([PGQuery(PostgresCatalogueSQL.random)]) { completion(Self.decoded($0) { $0.firstFilm }) }
+            }
+        }
+    }
 
     func film(id: Int64) -> Answer<Film?> { read(PGQuery(PostgresCatalogueSQL.byID, [String(id)])) { $0.firstFilm } }
 
@@ -19,9 +27,11 @@ final class PostgresFilmReader: FilmReader, @unchecked Sendable {
     /// The completion is the request's, on this reader's loop: answered in place.
     private func read<T>(_ query: PGQuery, _ decode: @escaping @Sendable (PGResult) -> T) -> Answer<T> {
         .later { [connection] completion in
-            connection.run([query]) { result in
-                completion(result.map { decode($0[0]) }.mapError { StorageUnavailable(underlying: $0) })
-            }
+            connection.run([query]) { completion(Self.decoded($0, decode)) }
         }
+    }
+
+    private static func decoded<T>(_ result: Result<[PGResult], any Error>, _ decode: (PGResult) -> T) -> Result<T, any Error> {
+        result.map { decode($0[0]) }.mapError { StorageUnavailable(underlying: $0) }
     }
 }
