@@ -1,6 +1,8 @@
 """SPEC §1.2: /films resource API — read, create, vote, patch, delete."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from live_helpers import add_film, add_films, assert_film, assert_problem, get_film, snapshot
@@ -178,3 +180,27 @@ def test_deleted_film_is_never_random(server):
     assert server.request("DELETE", f"/films/{films[1]['id']}").status == 204
     assert_problem(server.request("GET", "/"), 404)
 
+
+
+def test_random_film_stays_uniform_with_most_ids_deleted(server):
+    """Ten films left of forty ids (the first and the last kept, so most draws in [min, max] hit
+    a gap): every survivor is picked about as often, through GET /films/random and through the
+    pick that follows a vote (GET /?like=). Each count is Binomial(400, 1/10): 40 ± 6; the
+    bounds are five standard deviations wide."""
+    films = add_films(server, 40)
+    kept = {films[i]["id"] for i in (0, 5, 9, 14, 18, 23, 27, 31, 36, 39)}
+    for film in films:
+        if film["id"] not in kept:
+            assert server.request("DELETE", f"/films/{film['id']}").status == 204
+    voted = films[0]["id"]
+    for path in ("/films/random", f"/?like={voted}"):
+        counts = dict.fromkeys(kept, 0)
+        connection = server.connection()
+        for _ in range(400):
+            connection.request("GET", path)
+            response = connection.getresponse()
+            assert response.status == 200, response.status
+            counts[json.loads(response.read())["id"]] += 1
+        connection.close()
+        assert all(10 <= n <= 70 for n in counts.values()), (path, counts)
+    assert get_film(server, voted)["likes"] == 400

@@ -6,7 +6,7 @@ import Glibc
 /// the store actor calls it off the event loop, the CLI commands call it directly.
 final class FilmDatabase {
     let connection: SQLiteConnection
-    private let selectByID, selectRandom, insert, like, dislike, update, remove: SQLiteStatement
+    private let selectByID, selectRandomDraw, selectRandomAfter, insert, like, dislike, update, remove: SQLiteStatement
     private let pageByID, pageByLikes, pageByScore, firstByID, firstByLikes, firstByScore: SQLiteStatement
     private let countFilms, selectAll, insertWithVotes: SQLiteStatement
 
@@ -25,11 +25,15 @@ final class FilmDatabase {
             try connection.execute("PRAGMA journal_size_limit = 16777216")
         }
         selectByID = try connection.prepare("SELECT id, name, studio, year, likes, dislikes FROM films WHERE id = ?1")
-        // O(log n): one probe of the max, one index seek. A film after a gap of deleted ids is
-        // a little more likely to be chosen; the README says so.
-        selectRandom = try connection.prepare("""
+        // The random film: an id drawn uniformly in [min, max] (two index probes) and looked
+        // up, again on a gap, so every stored film is equally likely (see `randomFilm`).
+        selectRandomDraw = try connection.prepare("""
             SELECT id, name, studio, year, likes, dislikes FROM films
-            WHERE id >= (SELECT (random() & 9223372036854775807) % max(id) + 1 FROM films)
+            WHERE id = (SELECT min(id) + (random() & 9223372036854775807) % (max(id) - min(id) + 1) FROM films)
+            """)
+        selectRandomAfter = try connection.prepare("""
+            SELECT id, name, studio, year, likes, dislikes FROM films
+            WHERE id >= (SELECT min(id) + (random() & 9223372036854775807) % (max(id) - min(id) + 1) FROM films)
             ORDER BY id LIMIT 1
             """)
         insert = try connection.prepare("""
@@ -71,8 +75,15 @@ final class FilmDatabase {
         try one(selectByID.bind(.integer(id)))
     }
 
+    /// Uniform over the stored films and O(log n) with gaps in the ids: up to 16 draws (one when
+    /// the ids are dense); when all of them hit gaps (under 1% of picks unless fewer than a
+    /// quarter of the ids in [min, max] still exist), the first film after one more draw.
+    /// PostgreSQL's store picks the same way (`PostgresCatalogueSQL.randomDraw`).
     func randomFilm() throws(SQLiteError) -> Film? {
-        try one(selectRandom.bind())
+        for _ in 0..<16 {
+            if let film = try one(selectRandomDraw.bind()) { return film }
+        }
+        return try one(selectRandomAfter.bind())
     }
 
     func add(_ film: FilmInput) throws(SQLiteError) -> Film {
