@@ -25,15 +25,19 @@ final class FilmDatabase {
             try connection.execute("PRAGMA journal_size_limit = 16777216")
         }
         selectByID = try connection.prepare("SELECT id, name, studio, year, likes, dislikes FROM films WHERE id = ?1")
-        // The random film: an id drawn uniformly in [min, max] (two index probes) and looked
-        // up, again on a gap, so every stored film is equally likely (see `randomFilm`).
+        // The random film: an id drawn uniformly in [min, max] and looked up, again on a gap, so
+        // every stored film is equally likely (see `randomFilm`). min and max each in a query
+        // of its own: SQLite reads a lone min() or max() off the index, but scans the table for
+        // a query that has both.
         selectRandomDraw = try connection.prepare("""
             SELECT id, name, studio, year, likes, dislikes FROM films
-            WHERE id = (SELECT min(id) + (random() & 9223372036854775807) % (max(id) - min(id) + 1) FROM films)
+            WHERE id = (SELECT low + (random() & 9223372036854775807) % (high - low + 1)
+                        FROM (SELECT (SELECT min(id) FROM films) AS low, (SELECT max(id) FROM films) AS high))
             """)
         selectRandomAfter = try connection.prepare("""
             SELECT id, name, studio, year, likes, dislikes FROM films
-            WHERE id >= (SELECT min(id) + (random() & 9223372036854775807) % (max(id) - min(id) + 1) FROM films)
+            WHERE id >= (SELECT low + (random() & 9223372036854775807) % (high - low + 1)
+                         FROM (SELECT (SELECT min(id) FROM films) AS low, (SELECT max(id) FROM films) AS high))
             ORDER BY id LIMIT 1
             """)
         insert = try connection.prepare("""

@@ -57,6 +57,18 @@ final class SQLiteConnection {
         return SQLiteStatement(handle: statement, connection: self)
     }
 
+    /// The rows this connection's statements have stepped through in full table scans since they
+    /// were prepared (SQLITE_STMTSTATUS_FULLSCAN_STEP): 0 while every query found its rows by an index.
+    var fullScanSteps: Int64 {
+        var total: Int64 = 0
+        var statement = sqlite3_next_stmt(handle, nil)
+        while let current = statement {
+            total += Int64(sqlite3_stmt_status(current, Int32(SQLITE_STMTSTATUS_FULLSCAN_STEP), 0))
+            statement = sqlite3_next_stmt(handle, current)
+        }
+        return total
+    }
+
     /// Reads one integer pragma or scalar query.
     func scalar(_ sql: StaticString) throws(SQLiteError) -> Int64 {
         let statement = try prepare(sql)
