@@ -51,20 +51,6 @@ final class PostgresFilmStore: FilmStore, @unchecked Sendable {
         write([PostgresCatalogueSQL.vote(vote, id: id)], locking: id, completion) { $0[0].firstFilm }
     }
 
-    /// The pick's first draw runs in the vote's segment, right after it: one round trip for both.
-    /// When the draw hits a gap, more draws follow in a segment of their own (see `randomDraw`).
-    func voteAndPickRandom(_ vote: Vote, film id: Int64, completion: Completion<VotedAndPicked>) {
-        let drawn = Completion<VotedAndPicked>(on: completion.queue) { [self] result in
-            guard case .success(let both) = result, let voted = both.voted, both.picked == nil else { return completion(result) }
-            write([PGQuery(PostgresCatalogueSQL.random)], Completion(on: completion.queue) { picked in
-                completion(.success(VotedAndPicked(voted: voted, picked: try? picked.get())))
-            }) { $0[0].firstFilm }
-        }
-        write([PostgresCatalogueSQL.vote(vote, id: id), PGQuery(PostgresCatalogueSQL.randomDraw)], locking: id, drawn) { results in
-            VotedAndPicked(voted: results[0].firstFilm, picked: results[1].firstFilm)
-        }
-    }
-
     func update(id: Int64, with patch: FilmPatch, completion: Completion<Film?>) {
         write([PostgresCatalogueSQL.update(id: id, with: patch)], locking: id, completion) { $0[0].firstFilm }
     }
