@@ -135,7 +135,7 @@ enum RateLimitScript {
 
     /// The arguments after `EVALSHA sha` (or `EVAL source`) for `requests`, in their order: key
     /// count, every request's keys, dry run, every request's ARGV part.
-    static func arguments(prefix: String, _ requests: some Collection<Request>, auth: EncodedSet, dryRun: Bool) -> RedisCommand {
+    static func arguments(prefix: String, _ requests: ArraySlice<Request>, auth: EncodedSet, dryRun: Bool) -> RedisCommand {
         var command = RedisCommand()
         command.append(Int64(requests.reduce(0) { $0 + $1.authCount + $1.counters.names.count }))
         var start = Array(prefix.utf8)
@@ -179,7 +179,7 @@ enum RateLimitScript {
 
     /// The script's reply for `requests`, one answer each in their order; nil when it is not one
     /// the script gives for them.
-    static func answers(_ reply: RedisReply, for requests: some Collection<Request>) -> [Answer]? {
+    static func answers(_ reply: RedisReply, for requests: ArraySlice<Request>) -> [Answer]? {
         guard case .integers(let items) = reply else { return nil }
         var answers: [Answer] = []
         answers.reserveCapacity(requests.count)

@@ -10,8 +10,7 @@
 final class ScriptBatch: @unchecked Sendable {
     typealias Outcome = Result<RateLimitScript.Answer?, RedisConnection.Failure>
 
-    private struct Pending {
-        let request: RateLimitScript.Request
+    private struct Waiting {
         let deadline: Int64
         let done: (Outcome) -> Void
     }
@@ -23,8 +22,9 @@ final class ScriptBatch: @unchecked Sendable {
     private let prefix: String
     private let auth: RateLimitScript.EncodedSet
     private let dryRun: Bool
-    private var pending: [Pending] = []
-    private var sendScheduled = false
+    /// This turn's requests, and who waits for each (same index).
+    private var requests: [RateLimitScript.Request] = []
+    private var waiting: [Waiting] = []
 
     init(connection: RedisConnection, clock: SecurityClock, prefix: String, auth: RateLimitScript.EncodedSet, dryRun: Bool) {
         self.connection = connection
@@ -36,27 +36,26 @@ final class ScriptBatch: @unchecked Sendable {
 
     /// Decides `request` in this turn's call; `done` runs once, on the loop, by `deadline`.
     func add(_ request: RateLimitScript.Request, deadline: Int64, _ done: @escaping (Outcome) -> Void) {
-        pending.append(Pending(request: request, deadline: deadline, done: done))
-        guard !sendScheduled else { return }
-        sendScheduled = true
-        connection.loop.execute { self.send() }
+        requests.append(request)
+        waiting.append(Waiting(deadline: deadline, done: done))
+        if requests.count == 1 { connection.loop.execute { self.send() } }
     }
 
     private func send() {
-        sendScheduled = false
-        let batch = pending
-        pending.removeAll(keepingCapacity: true)
-        for start in stride(from: 0, to: batch.count, by: Self.maxRequests) {
-            let call = batch[start..<min(start + Self.maxRequests, batch.count)]
-            let requests = call.lazy.map(\.request)
-            let arguments = RateLimitScript.arguments(prefix: prefix, requests, auth: auth, dryRun: dryRun)
-            run(arguments, deadline: call.lazy.map(\.deadline).min()!) { reply in
+        let turn = requests, waiters = waiting
+        requests = []
+        waiting = []
+        for start in stride(from: 0, to: turn.count, by: Self.maxRequests) {
+            let range = start..<min(start + Self.maxRequests, turn.count)
+            let call = turn[range], callers = waiters[range]
+            let arguments = RateLimitScript.arguments(prefix: prefix, call, auth: auth, dryRun: dryRun)
+            run(arguments, deadline: callers.lazy.map(\.deadline).min()!) { reply in
                 switch reply {
                 case .failure(let failure):
-                    for entry in call { entry.done(.failure(failure)) }
+                    for caller in callers { caller.done(.failure(failure)) }
                 case .success(let value):
-                    let answers = RateLimitScript.answers(value, for: requests)
-                    for (offset, entry) in call.enumerated() { entry.done(.success(answers?[offset])) }
+                    let answers = RateLimitScript.answers(value, for: call)
+                    for (offset, caller) in callers.enumerated() { caller.done(.success(answers?[offset])) }
                 }
             }
         }
