@@ -38,6 +38,7 @@ final class ScriptBatch: @unchecked Sendable {
     func add(_ request: RateLimitScript.Request, deadline: Int64, _ done: @escaping (Outcome) -> Void) {
         requests.append(request)
         waiting.append(Waiting(deadline: deadline, done: done))
+        // The turn's first: the send goes after everything the loop has ready now.
         if requests.count == 1 { connection.loop.execute { self.send() } }
     }
 
