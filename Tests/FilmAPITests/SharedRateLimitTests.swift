@@ -49,35 +49,86 @@ import Testing
         #expect(!closedAgain)
     }
 
-    @Test func scriptArgumentsNameEveryCounterOnceWithItsTimesInMicroseconds() {
+    static func layout() -> RateLimitLayout {
         var settings = RateLimitSettings()
         settings.default = ""
-        settings.routes = ["GET /": "1 per second; 50 per hour"]
+        settings.routes = ["GET /": "1 per second; 50 per hour", "GET /films": "5 per minute"]
         settings.authFailures = "10 per minute"
-        let layout = RateLimitLayout(settings: settings, routes: [(.GET, "/")])
-        let client = ClientKey(address: IPAddress("192.0.2.1")!, ipv6Prefix: 64)
-        let query = RateLimitQuery(client: client, address: client, keySent: true, keyRefused: true, method: .GET, route: "/")
-        let arguments = RateLimitScript.arguments(prefix: "p:", query: query, auth: .init(layout.authFailures, policies: layout.policies),
-                                                  request: .init(layout.counters(method: .GET, template: "/"), policies: layout.policies),
+        return RateLimitLayout(settings: settings, routes: [(.GET, "/"), (.GET, "/films")])
+    }
+
+    static func request(_ layout: RateLimitLayout, address: String, keyRefused: Bool?, route: String) -> RateLimitScript.Request {
+        let client = ClientKey(address: IPAddress(address)!, ipv6Prefix: 64)
+        let query = RateLimitQuery(client: client, address: client, keySent: keyRefused != nil, keyRefused: keyRefused ?? false,
+                                   method: .GET, route: route)
+        return .init(query, counters: .init(layout.counters(method: .GET, template: route), policies: layout.policies),
+                     auth: .init(layout.authFailures, policies: layout.policies))
+    }
+
+    @Test func scriptArgumentsNameEveryCounterOnceWithItsTimesInMicroseconds() {
+        let layout = Self.layout()
+        let request = Self.request(layout, address: "192.0.2.1", keyRefused: true, route: "/")
+        let arguments = RateLimitScript.arguments(prefix: "p:", [request], auth: .init(layout.authFailures, policies: layout.policies),
                                                   dryRun: false)
         #expect(arguments == RedisCommand(["3",
                               "p:00000000000000000000ffffc0000201:f|auth-minute|10/60",
                               "p:00000000000000000000ffffc0000201:r|GET|/|second|1/1",
                               "p:00000000000000000000ffffc0000201:r|GET|/|hour|50/3600",
-                              "2", "1", "0", "6000000", "60000000", "1000000", "1000000", "72000000", "3600000000"]))
+                              "0", "2", "1", "2", "6000000", "60000000", "1000000", "1000000", "72000000", "3600000000"]))
         #expect(RateLimitScript.sha1.count == 40)
     }
 
+    /// Two requests of one client in one call: both name the same keys (the script reads each
+    /// once and decides the second after the first), each with its own ARGV part.
+    @Test func aBatchSendsEveryRequestsKeysThenEveryRequestsTimingsInOrder() {
+        let layout = Self.layout()
+        let same = Self.request(layout, address: "192.0.2.1", keyRefused: nil, route: "/films")
+        let arguments = RateLimitScript.arguments(prefix: "p:", [same, same], auth: .init(layout.authFailures, policies: layout.policies),
+                                                  dryRun: true)
+        let key = "p:00000000000000000000ffffc0000201:r|GET|/films|minute|5/60"
+        #expect(arguments == RedisCommand(["2", key, key, "1", "0", "0", "1", "12000000", "60000000", "0", "0", "1", "12000000", "60000000"]))
+    }
+
+    /// Requests with different counter sets (one with a refused key, one without) in one call:
+    /// each one's keys and counts are its own, and so is its answer.
+    @Test func aBatchOfDifferentCounterSetsIsAnsweredPerRequest() {
+        let layout = Self.layout()
+        let auth = RateLimitScript.EncodedSet(layout.authFailures, policies: layout.policies)
+        let withKey = Self.request(layout, address: "192.0.2.1", keyRefused: true, route: "/")
+        let other = Self.request(layout, address: "192.0.2.2", keyRefused: nil, route: "/films")
+        let arguments = RateLimitScript.arguments(prefix: "p:", [withKey, other], auth: auth, dryRun: false)
+        #expect(arguments == RedisCommand(["4",
+                              "p:00000000000000000000ffffc0000201:f|auth-minute|10/60",
+                              "p:00000000000000000000ffffc0000201:r|GET|/|second|1/1",
+                              "p:00000000000000000000ffffc0000201:r|GET|/|hour|50/3600",
+                              "p:00000000000000000000ffffc0000202:r|GET|/films|minute|5/60",
+                              "0", "2", "1", "2", "6000000", "60000000", "1000000", "1000000", "72000000", "3600000000",
+                              "0", "0", "1", "12000000", "60000000"]))
+        // The first refused by its auth-failure budget (one outcome), the second admitted (one).
+        let reply: RedisReply = .integers([2, 0, 0, 60_000_000, 6_000_000, 0, 1, 3, 12_000_000, 0])
+        let answers = RateLimitScript.answers(reply, for: [withKey, other])
+        #expect(answers?.map(\.refusedAuthentication) == [true, false])
+        #expect(answers?.map { $0.outcomes.map(\.conforms) } == [[false], [true]])
+        #expect(answers?[0].outcomes[0].wait == 6_000_000_000 && answers?[1].outcomes[0].remaining == 3)
+        // The first admitted instead: two outcomes of its own counters, so the same numbers do not fit.
+        #expect(RateLimitScript.answers(.integers([0, 1, 0, 1, 0, 1, 3, 12_000_000, 0]), for: [withKey, other]) == nil)
+        #expect(RateLimitScript.answers(.integers([0, 1, 0, 1, 0, 1, 49, 72_000_000, 0, 0, 1, 3, 12_000_000, 0]), for: [withKey, other])?
+                    .map(\.outcomes.count) == [2, 1])
+    }
+
     @Test func answersAreCheckedBeforeTheyAreBelieved() {
-        let two: RedisReply = .integers([1, 1, 4, 2_000_000, 0, 0, 0, 500_000, 250_000])
-        let answer = RateLimitScript.answer(two, authCount: 0, requestCount: 2)
+        let layout = Self.layout()
+        let two = Self.request(layout, address: "192.0.2.1", keyRefused: nil, route: "/")
+        let reply: RedisReply = .integers([1, 1, 4, 2_000_000, 0, 0, 0, 500_000, 250_000])
+        let answer = RateLimitScript.answers(reply, for: [two])?.first
         #expect(answer?.refusedAuthentication == false)
         #expect(answer?.outcomes.map(\.conforms) == [true, false])
         #expect(answer?.outcomes[1].wait == 250_000_000)
-        #expect(RateLimitScript.answer(two, authCount: 0, requestCount: 3) == nil)
-        #expect(RateLimitScript.answer(.error("ERR"), authCount: 0, requestCount: 2) == nil)
-        #expect(RateLimitScript.answer(.integers([7]), authCount: 0, requestCount: 0) == nil)
-        #expect(RateLimitScript.answer(.array([.integer(2), .string("x"), .integer(0), .integer(0), .integer(0)]), authCount: 1, requestCount: 0) == nil)
+        #expect(RateLimitScript.answers(reply, for: [two, two]) == nil)  // too short
+        #expect(RateLimitScript.answers(.integers([1, 1, 4, 2_000_000, 0, 0, 0, 500_000, 250_000, 0]), for: [two]) == nil)  // too long
+        #expect(RateLimitScript.answers(.error("ERR"), for: [two]) == nil)
+        #expect(RateLimitScript.answers(.integers([7]), for: [two]) == nil)
+        #expect(RateLimitScript.answers(.array([.integer(0), .string("x"), .integer(0), .integer(0), .integer(0)]), for: [two]) == nil)
         #expect(RedisCommand(["PING"]).wire == Array("*1\r\n$4\r\nPING\r\n".utf8))
     }
 

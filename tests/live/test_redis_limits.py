@@ -4,9 +4,9 @@ redis-server started by the tests on free loopback ports. Distinct loopback sour
 from __future__ import annotations
 
 import re
+import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -43,6 +43,34 @@ def metric(server, name: str, labels: str = "") -> float:
     return float(match.group(1)) if match else 0.0
 
 
+def burst(jobs: list) -> list[int]:
+    """Each (server, source) job on its own connection, all connected first and then all sent at
+    once, so that each node's loop reads many of them in one turn (one script call for them).
+    Returns the statuses in the jobs' order."""
+    socks = []
+    for server, source in jobs:
+        sock = socket.create_connection((server.host, server.port), timeout=10, source_address=(source, 0))
+        socks.append(sock)
+    request = b"GET /films?limit=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    for sock in socks:
+        sock.sendall(request)
+    statuses = []
+    for sock in socks:
+        with sock:
+            head = b""
+            while b"\r\n" not in head:
+                chunk = sock.recv(4096)
+                assert chunk, head
+                head += chunk
+            statuses.append(int(head.split(b" ", 2)[1]))
+    return statuses
+
+
+def script_calls(redis) -> int:
+    stats = redis.command("INFO", "commandstats")
+    return sum(int(m.group(1)) for m in re.finditer(r"^cmdstat_eval(?:sha)?:calls=(\d+)", stats, re.M))
+
+
 def breakers_closed(server) -> bool:
     return metric(server, "filmd_ratelimit_storage_breakers_open") == 0
 
@@ -58,19 +86,38 @@ def test_two_nodes_sharing_one_redis_admit_exactly_one_allowance(make_server, re
     assert_problem(refused, 429)
     assert refused.header("RateLimit-Policy") == '"minute";q=10;w=60'
     assert int(refused.header("Retry-After")) >= 1
-    # Many clients on both nodes at once: each gets exactly its allowance.
+    # Many clients on both nodes at once, 40 connections per burst: each gets exactly its allowance.
     clients = [f"127.0.1.{i}" for i in range(1, 21)]
-    jobs = [(node, client) for client in clients for node in [a, b] * 10]
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda job: (job[1], get(job[0], job[1]).status), jobs))
+    calls_before = script_calls(redis)
+    results = []
+    for _ in range(10):
+        jobs = [(node, client) for client in clients for node in [a, b]]
+        results += zip([client for _, client in jobs], burst(jobs))
     admitted = {client: sum(1 for c, s in results if c == client and s == 200) for client in clients}
     assert all(status in (200, 429) for _, status in results)
     assert set(admitted.values()) == {10}, admitted
-    assert metric(a, "filmd_ratelimit_storage_fallbacks_total", '{policy="local",reason="timeout"}') == 0
+    for node in [a, b]:
+        assert metric(node, "filmd_ratelimit_storage_fallbacks_total", '{policy="local",reason="timeout"}') == 0
+    calls = script_calls(redis) - calls_before
     with capsys.disabled():
         total = sum(admitted.values())
-        print(f"\n  two nodes, one Redis: alternating client 10 of 30 admitted; "
-              f"{len(clients)} clients x 20 requests on both nodes at once: {total} admitted = {len(clients)} x 10")
+        print(f"\n  two nodes, one Redis: alternating client 10 of 30 admitted; {len(clients)} clients x 20 requests "
+              f"on both nodes in bursts of 40: {total} admitted = {len(clients)} x 10, in {calls} script calls")
+
+
+def test_requests_of_one_loop_turn_share_one_script_call_in_order(make_server, redis, capsys):
+    """One client's burst on one node: the requests a loop reads in one turn go in one script
+    call, each decided after the ones before it (the second sees the first's count)."""
+    server = make_server(shared(redis, {"GET /films": "10 per minute"}))
+    assert get(server, "127.0.0.2").status == 200  # connected, the script loaded
+    before = script_calls(redis)
+    statuses = burst([(server, "127.0.0.2")] * 30)
+    calls = script_calls(redis) - before
+    assert statuses.count(200) == 9 and statuses.count(429) == 21, statuses
+    assert calls < 10, calls  # one call each would take 10 (9 admitted, 1 refused; the rest from the refusal cache)
+    assert metric(server, "filmd_ratelimit_storage_decisions_total", '{storage="fallback"}') == 0
+    with capsys.disabled():
+        print(f"\n  one client, 30 requests at once on one node: 9 admitted (10 - 1), in {calls} script calls")
 
 
 def test_the_auth_failure_budget_is_shared_by_the_nodes(make_server, redis):

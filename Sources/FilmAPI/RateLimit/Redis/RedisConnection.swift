@@ -25,7 +25,7 @@ final class RedisConnection: @unchecked Sendable {
     }
 
     let address: RateLimitStorage.RedisAddress
-    private let loop: EventLoop
+    let loop: EventLoop
     private let clock: SecurityClock
     private let probeTimeout: Int64
     private let metrics: RateLimitStorageMetrics

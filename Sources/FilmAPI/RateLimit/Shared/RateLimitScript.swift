@@ -1,57 +1,93 @@
 import Crypto
 
-/// The one Lua script that decides a request in Redis (SPEC §9): every policy at once, all
-/// or nothing, GCRA on Redis's own clock (`TIME`, so the nodes' clocks do not matter) in
-/// integer microseconds (Lua numbers are doubles: exact to 2^53 µs, and formatted with
-/// `%d`, never `tostring`). The same rules as `RateLimiter.decide`: with a key sent, a spent
-/// auth-failure budget refuses the request and counts nothing (unless dry run); a refused key
-/// adds a failure; then the request's counters, counted only when all of them conform. Each
-/// key expires when its bucket is full again (at most its window), so Redis holds only the
-/// clients active within their windows.
+/// The one Lua script that decides a batch of requests in Redis (SPEC §9): every request that
+/// arrived in one loop turn, in their order, each as if sent alone after the ones before it:
+/// every policy at once, all or nothing, GCRA on Redis's own clock (`TIME`, read once, so the
+/// nodes' clocks do not matter) in integer microseconds (Lua numbers are doubles: exact to 2^53
+/// µs, and formatted with `%d`, never `tostring`). The same rules as `RateLimiter.decide`: with
+/// a key sent, a spent auth-failure budget refuses the request and counts nothing (unless dry
+/// run); a refused key adds a failure; then the request's counters, counted only when all of
+/// them conform. Each distinct key is read once (one MGET) and written once at the end, with
+/// its final TAT; it expires when its bucket is full again (at most its window), so Redis
+/// holds only the clients active within their windows.
 enum RateLimitScript {
-    /// KEYS: the auth-failure counters (when a key was sent), then the request's.
-    /// ARGV: key mode (0 none sent, 1 accepted, 2 refused), number of auth-failure keys,
-    /// dry run (0/1), then per key its emission interval and window in µs.
-    /// Returns {code, then per counter: conforms, remaining, reset µs, wait µs}: code 0 or 1
-    /// (admitted or not) with the request's counters, code 2 with the auth-failure ones.
+    /// KEYS: per request, its auth-failure counters (when a key was sent), then its own.
+    /// ARGV: dry run (0/1), then per request: key mode (0 none sent, 1 accepted, 2 refused),
+    /// number of auth-failure keys, number of its own keys, then per key its emission interval
+    /// and window in µs.
+    /// Returns per request {code, then per counter: conforms, remaining, reset µs, wait µs}: code
+    /// 0 or 1 (admitted or not) with the request's counters, code 2 with the auth-failure ones.
     static let source = """
-        local mode, na, dry = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
-        local clock = redis.call('TIME')
-        local now = clock[1] * 1000000 + clock[2]
-        local stored = redis.call('MGET', unpack(KEYS))
         local floor, format, call = math.floor, string.format, redis.call
-        local function evaluate(first, last, out)
+        local dry = ARGV[1] == '1'
+        local clock = call('TIME')
+        local now = clock[1] * 1000000 + clock[2]
+        local slot, distinct = {}, {}
+        for i = 1, #KEYS do
+          local key = KEYS[i]
+          if not slot[key] then
+            distinct[#distinct + 1] = key
+            slot[key] = #distinct
+          end
+        end
+        local tat = call('MGET', unpack(distinct))
+        for s = 1, #distinct do tat[s] = tonumber(tat[s]) or 0 end
+        local changed, out, n, key, arg = {}, {}, 0, 0, 1
+        -- The next `count` keys (from KEYS[key + 1], timings from ARGV[arg + 1]): outcomes into
+        -- out, the TATs they would set into fresh; true when all conform.
+        local function evaluate(count, fresh)
           local all = true
-          for i = first, last do
-            local interval, window = tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
-            local tat = tonumber(stored[i]) or 0
-            local base = tat > now and tat or now
+          for j = 1, count do
+            local interval, window = tonumber(ARGV[arg + 2 * j - 1]), tonumber(ARGV[arg + 2 * j])
+            local stored = tat[slot[KEYS[key + j]]]
+            local base = stored > now and stored or now
             local ahead = base + interval - now
-            local n = #out
             if ahead <= window then
-              stored[i] = base + interval
+              fresh[j] = base + interval
               out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 1, floor((window - ahead) / interval), ahead, 0
             else
               all = false
               out[n + 1], out[n + 2], out[n + 3], out[n + 4] = 0, 0, base - now, ahead - window
             end
+            n = n + 4
           end
           return all
         end
-        local function commit(first, last)
-          for i = first, last do
-            local tat = stored[i]
-            call('SET', KEYS[i], format('%d', tat), 'PX', format('%d', floor((tat - now + 999) / 1000)))
+        local function commit(count, fresh)
+          for j = 1, count do
+            local s = slot[KEYS[key + j]]
+            tat[s], changed[s] = fresh[j], true
           end
         end
-        if na > 0 then
-          local out = {2}
-          local ok = evaluate(1, na, out)
-          if not ok and not dry then return out end
-          if ok and mode == 2 then commit(1, na) end
+        local function skip(count) key, arg = key + count, arg + 2 * count end
+        while arg < #ARGV do
+          local mode, na, nr = tonumber(ARGV[arg + 1]), tonumber(ARGV[arg + 2]), tonumber(ARGV[arg + 3])
+          arg = arg + 3
+          local start, refused = n + 1, false
+          if na > 0 then
+            local fresh = {}
+            n, out[start] = start, 2
+            local ok = evaluate(na, fresh)
+            refused = not ok and not dry
+            if ok and mode == 2 then commit(na, fresh) end
+            if not refused then
+              for i = n, start, -1 do out[i] = nil end
+              n = start - 1
+            end
+            skip(na)
+          end
+          if refused then
+            skip(nr)
+          else
+            local fresh = {}
+            n, out[start] = start, 0
+            if evaluate(nr, fresh) then commit(nr, fresh) else out[start] = 1 end
+            skip(nr)
+          end
         end
-        local out = {0}
-        if evaluate(na + 1, #KEYS, out) then commit(na + 1, #KEYS) else out[1] = 1 end
+        for s in pairs(changed) do
+          call('SET', distinct[s], format('%d', tat[s]), 'PX', format('%d', floor((tat[s] - now + 999) / 1000)))
+        end
         return out
         """
 
@@ -83,25 +119,47 @@ enum RateLimitScript {
         }
     }
 
-    /// The arguments after `EVALSHA sha` (or `EVAL source`): key count, keys, ARGV. The
-    /// auth-failure counters go first when a key was sent.
-    static func arguments(prefix: String, query: RateLimitQuery, auth: EncodedSet, request: EncodedSet, dryRun: Bool) -> RedisCommand {
-        let authNames = query.keySent ? auth.names : []
+    /// One request of a batch: its query, its counters and how many auth-failure counters go
+    /// before them (all of them when a key was sent, else none).
+    struct Request {
+        let query: RateLimitQuery
+        let counters: EncodedSet
+        let authCount: Int
+
+        init(_ query: RateLimitQuery, counters: EncodedSet, auth: EncodedSet) {
+            self.query = query
+            self.counters = counters
+            authCount = query.keySent ? auth.names.count : 0
+        }
+    }
+
+    /// The arguments after `EVALSHA sha` (or `EVAL source`) for `requests`, in their order: key
+    /// count, every request's keys, dry run, every request's ARGV part.
+    static func arguments(prefix: String, _ requests: ArraySlice<Request>, auth: EncodedSet, dryRun: Bool) -> RedisCommand {
         var command = RedisCommand()
-        command.append(Int64(authNames.count + request.names.count))
-        if !authNames.isEmpty { appendKeys(&command, prefix: prefix, client: query.address, names: authNames) }
-        appendKeys(&command, prefix: prefix, client: query.client, names: request.names)
-        command.append(query.keySent ? (query.keyRefused ? 2 : 1) : 0)
-        command.append(Int64(authNames.count))
+        command.append(Int64(requests.reduce(0) { $0 + $1.authCount + $1.counters.names.count }))
+        var start = Array(prefix.utf8)
+        let prefixLength = start.count
+        for request in requests {
+            if request.authCount > 0 { appendKeys(&command, start: &start, prefixLength, client: request.query.address, names: auth.names) }
+            appendKeys(&command, start: &start, prefixLength, client: request.query.client, names: request.counters.names)
+        }
         command.append(dryRun ? 1 : 0)
-        if !authNames.isEmpty { command.append(auth.timings) }
-        command.append(request.timings)
+        for request in requests {
+            command.append(request.query.keySent ? (request.query.keyRefused ? 2 : 1) : 0)
+            command.append(Int64(request.authCount))
+            command.append(Int64(request.counters.names.count))
+            if request.authCount > 0 { command.append(auth.timings) }
+            command.append(request.counters.timings)
+        }
         return command
     }
 
-    /// Per name: PREFIX, the client in 32 hex digits, `:`, the counter's name.
-    private static func appendKeys(_ command: inout RedisCommand, prefix: String, client: ClientKey, names: [[UInt8]]) {
-        var start = Array(prefix.utf8)
+    /// Per name: PREFIX, the client in 32 hex digits, `:`, the counter's name. `start` holds the
+    /// prefix (its first `prefixLength` bytes), reused for every client of the batch.
+    private static func appendKeys(_ command: inout RedisCommand, start: inout [UInt8], _ prefixLength: Int, client: ClientKey,
+                                   names: [[UInt8]]) {
+        start.removeLast(start.count - prefixLength)
         RedisCommand.hex(client.high, into: &start)
         RedisCommand.hex(client.low, into: &start)
         start.append(UInt8(ascii: ":"))
@@ -119,18 +177,25 @@ enum RateLimitScript {
         var outcomes: [GCRA.Outcome]
     }
 
-    /// The script's reply for a request with `authCount` and `requestCount` counters; nil when
-    /// it is not one the script gives.
-    static func answer(_ reply: RedisReply, authCount: Int, requestCount: Int) -> Answer? {
-        guard case .integers(let items) = reply, let code = items.first, (0...2).contains(code) else { return nil }
-        let expected = code == 2 ? authCount : requestCount
-        let numbers = items.dropFirst()
-        guard numbers.count == expected * 4 else { return nil }
-        let outcomes = stride(from: numbers.startIndex, to: numbers.endIndex, by: 4).map { start in
-            GCRA.Outcome(conforms: numbers[start] == 1, newTAT: 0, remaining: Int(numbers[start + 1]),
-                         reset: numbers[start + 2] * 1000, wait: numbers[start + 3] * 1000)
+    /// The script's reply for `requests`, one answer each in their order; nil when it is not one
+    /// the script gives for them.
+    static func answers(_ reply: RedisReply, for requests: ArraySlice<Request>) -> [Answer]? {
+        guard case .integers(let items) = reply else { return nil }
+        var answers: [Answer] = []
+        answers.reserveCapacity(requests.count)
+        var index = items.startIndex
+        for request in requests {
+            guard index < items.endIndex, (0...2).contains(items[index]) else { return nil }
+            let refusedAuthentication = items[index] == 2
+            let end = index + 1 + 4 * (refusedAuthentication ? request.authCount : request.counters.names.count)
+            guard end <= items.endIndex else { return nil }
+            let outcomes = stride(from: index + 1, to: end, by: 4).map { start in
+                GCRA.Outcome(conforms: items[start] == 1, newTAT: 0, remaining: Int(items[start + 1]),
+                             reset: items[start + 2] * 1000, wait: items[start + 3] * 1000)
+            }
+            answers.append(Answer(refusedAuthentication: refusedAuthentication, outcomes: outcomes))
+            index = end
         }
-        return Answer(refusedAuthentication: code == 2, outcomes: outcomes)
+        return index == items.endIndex ? answers : nil
     }
-
 }

@@ -1,5 +1,6 @@
-/// `rate_limits.storage` = Redis (SPEC §9): one event loop's decisions, each in one round trip
-/// on the loop's own connection (`RateLimitScript` decides every policy of the request), the
+/// `rate_limits.storage` = Redis (SPEC §9): one event loop's decisions, all of one loop turn in
+/// one round trip on the loop's own connection (`ScriptBatch`; `RateLimitScript` decides every
+/// policy of each request, in order), the
 /// same `RateLimitResult` as memory gives, so the headers are the same. When Redis fails, is
 /// late or its breaker is open, `rate_limits.on_storage_error` decides instead, at once or at
 /// the timeout, never later: `local` (this node's own in-process limiter), `allow` or `deny`.
@@ -18,6 +19,7 @@ final class SharedRateLimits: @unchecked Sendable {
     private let metrics: RateLimitStorageMetrics
     private var rejections = RejectionCache()
     private let encodedAuthFailures: RateLimitScript.EncodedSet
+    private let batch: ScriptBatch
     /// By `CounterSet.id`, encoded on first use.
     private var encodedSets: [Int: RateLimitScript.EncodedSet] = [:]
 
@@ -30,6 +32,7 @@ final class SharedRateLimits: @unchecked Sendable {
         timeout = Int64(limiter.settings.storageTimeoutMs) * 1_000_000
         fallback = Fallback(rawValue: limiter.settings.onStorageError) ?? .local
         encodedAuthFailures = RateLimitScript.EncodedSet(limiter.layout.authFailures, policies: limiter.layout.policies)
+        batch = ScriptBatch(connection: connection, clock: clock, prefix: prefix, auth: encodedAuthFailures, dryRun: limiter.settings.dryRun)
     }
 
     func decide(_ query: RateLimitQuery, now: Int64) -> Answer<RateLimitDecision> {
@@ -40,12 +43,10 @@ final class SharedRateLimits: @unchecked Sendable {
         guard limiter.settings.enabled, !set.counters.isEmpty || checksAuthentication else { return .now(limiter.decide(query, now: now)) }
         if let cached = cachedRefusal(query, set: set, checksAuthentication: checksAuthentication, now: now) { return .now(cached) }
         guard connection.isAvailable else { return .now(fallBack(query, set: set, now: now, reason: "unavailable")) }
-        let arguments = RateLimitScript.arguments(prefix: prefix, query: query, auth: encodedAuthFailures, request: encoded(set),
-                                                  dryRun: limiter.settings.dryRun)
-        let authCount = checksAuthentication ? layout.authFailures.counters.count : 0
+        let request = RateLimitScript.Request(query, counters: encoded(set), auth: encodedAuthFailures)
         return .later { [self] done in
-            run(arguments, deadline: now + timeout) { [self] reply in
-                done(.success(decision(reply, query, set: set, authCount: authCount, asked: now)))
+            batch.add(request, deadline: now + timeout) { [self] answer in
+                done(.success(decision(answer, query, set: set, asked: now)))
             }
         }
     }
@@ -57,27 +58,16 @@ final class SharedRateLimits: @unchecked Sendable {
         return encoding
     }
 
-    /// EVALSHA; after a Redis restart or SCRIPT FLUSH (NOSCRIPT) once more as EVAL, which loads
-    /// the script again, within the same deadline.
-    private func run(_ arguments: RedisCommand, deadline: Int64, _ done: @escaping (Result<RedisReply, RedisConnection.Failure>) -> Void) {
-        connection.send(arguments.after(RateLimitScript.evalsha), timeout: deadline - clock.monotonicNanoseconds()) { [self] reply in
-            guard case .success(.error(let message)) = reply, message.hasPrefix("NOSCRIPT") else { return done(reply) }
-            let left = deadline - clock.monotonicNanoseconds()
-            guard left > 0 else { return done(.failure(.timeout)) }
-            connection.send(arguments.after(RateLimitScript.eval), timeout: left, done)
-        }
-    }
-
-    private func decision(_ received: Result<RedisReply, RedisConnection.Failure>, _ query: RateLimitQuery,
-                          set: RateLimitLayout.CounterSet, authCount: Int, asked: Int64) -> RateLimitDecision {
+    private func decision(_ received: ScriptBatch.Outcome, _ query: RateLimitQuery, set: RateLimitLayout.CounterSet,
+                          asked: Int64) -> RateLimitDecision {
         let now = clock.monotonicNanoseconds()
-        let reply: RedisReply
+        let believed: RateLimitScript.Answer?
         switch received {
         case .failure(let failure):
             return fallBack(query, set: set, now: now, reason: failure == .timeout ? "timeout" : failure == .unavailable ? "unavailable" : "connection")
-        case .success(let value): reply = value
+        case .success(let value): believed = value
         }
-        guard let answer = RateLimitScript.answer(reply, authCount: authCount, requestCount: set.counters.count) else {
+        guard let answer = believed else {
             metrics.storageError("reply")
             return fallBack(query, set: set, now: now, reason: "reply")
         }
