@@ -52,6 +52,19 @@ import Testing
         #expect(await application.respond(to: Request(method: .GET, target: "/?like=2")).status == .notFound)
     }
 
+    /// A vote is committed before its film is picked: when the pick fails, the answer is still
+    /// a 200 (with the voted film), never an error that would say the vote was not recorded.
+    @Test func aVoteWhosePickFailsAnswersWithTheVotedFilm() async throws {
+        _ = try await store.add(FilmInput(name: "Solaris", studio: "Mosfilm", year: 1972))
+        let unreadable = MemoryFilmStore()
+        unreadable.failing = true
+        let application = try TestApp(TestApp.open, store: unreadable, writes: store).app
+        let response = await application.respond(to: Request(method: .GET, target: "/?like=1"))
+        #expect(response.status == .ok)
+        #expect(String(decoding: response.body, as: UTF8.self).contains(#""likes":1"#))
+        #expect(try store.film(id: 1).ready()?.likes == 1)
+    }
+
     @Test func everyResponseCarriesTheSecurityHeaders() async throws {
         for response in [try await send(.GET, "/healthz"), try await send(.GET, "/nowhere"), try await send(.PUT, "/films")] {
             #expect(response.headers["X-Content-Type-Options"] == "nosniff")

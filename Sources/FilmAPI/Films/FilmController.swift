@@ -24,9 +24,20 @@ struct FilmController: Sendable {
         }
         return .later { [self] completion in
             store.voteAndPickRandom(vote, film: id, completion: completion.then { [self] outcome in
-                guard outcome.voted != nil else { throw Problem.notFound("No film has id \(id).") }
+                guard let voted = outcome.voted else { throw Problem.notFound("No film has id \(id).") }
                 if let picked = outcome.picked { return .now(.json(picked.jsonBytes)) }
-                return try randomFilm()
+                return pickAfter(voted)
+            })
+        }
+    }
+
+    /// The random film after a committed vote. Should the read fail, the voted film answers:
+    /// an error would tell the client that nothing was done.
+    private func pickAfter(_ voted: Film) -> Answer<Response> {
+        .later { [reader] completion in
+            reader.randomFilm().deliver(to: Completion(on: completion.queue) { picked in
+                let film = (try? picked.get()).flatMap { $0 } ?? voted
+                completion(.success(.json(film.jsonBytes)))
             })
         }
     }
