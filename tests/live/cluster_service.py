@@ -39,16 +39,6 @@ def haproxy_config(listen: str, stats: str, nodes: list[tuple[str, str]]) -> str
 
 
 @functools.cache
-def supports_shared_limits(filmd_bin: str) -> bool:
-    """Whether this filmd has `rate_limits.storage` (SPEC §9): check-config accepts the key."""
-    if not os.access(filmd_bin, os.X_OK):
-        return False
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FILMD_")}
-    done = subprocess.run([filmd_bin, "check-config"], capture_output=True, cwd=tempfile.gettempdir(),
-                          env={**env, "FILMD_RATE_LIMITS_STORAGE": "memory"}, timeout=30)
-    return done.returncode == 0
-
-
 def stop_process(process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
     """`sig` to that one PID, then SIGKILL if it outlives `timeout`."""
     if process is None or process.poll() is not None:
@@ -77,7 +67,7 @@ class Cluster:
         self.node_ports = [free_port() for _ in self.node_names]
         self.postgres: PostgresService | None = None
         self.redis: RedisService | None = None
-        self.shared_limits = redis and supports_shared_limits(self.filmd_bin)
+        self.shared_limits = redis
         self.nodes: list[FilmdServer | None] = [None] * nodes
         self.haproxy: subprocess.Popen | None = None
         self.database_url: str | None = None
