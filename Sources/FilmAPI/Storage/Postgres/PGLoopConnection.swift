@@ -50,9 +50,6 @@ final class PGLoopConnection: @unchecked Sendable {
         loop.execute { self.connect() }
     }
 
-    /// Whether the connection is up with its statements prepared.
-    var isReady: Bool { state == .ready }
-
     /// Runs `queries` (in order, in the next segment) and hands their results to `finish`, on
     /// the loop, once the segment's Sync is answered. While connecting, they wait for the
     /// connection (bounded by its deadline); while it is down, `PGConnectionLost` answers at once.
@@ -250,35 +247,4 @@ final class PGLoopConnection: @unchecked Sendable {
         watchedSocket = socket
         return made
     }
-}
-
-/// A statement every connection prepares when it connects.
-struct PGStatement: Sendable {
-    let name: String
-    let sql: String
-
-    init(_ name: String, _ sql: String) {
-        self.name = name
-        self.sql = sql
-    }
-}
-
-/// One run of a prepared statement with text parameters (nil: NULL).
-struct PGQuery: Sendable {
-    let statement: String
-    let parameters: [String?]
-
-    init(_ statement: PGStatement, _ parameters: [String?] = []) {
-        self.statement = statement.name
-        self.parameters = parameters
-    }
-}
-
-/// The connection was down or broke. `sent`: the Sync of the query's segment had gone out, so
-/// whether its transaction committed is unknown.
-struct PGConnectionLost: Error, CustomStringConvertible {
-    let sent: Bool
-    let reason: String
-
-    var description: String { "PostgreSQL connection lost (\(sent ? "outcome unknown" : "not sent")): \(reason)" }
 }
