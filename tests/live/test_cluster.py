@@ -104,6 +104,9 @@ def test_resource_api_through_the_balancer(cluster):
 def test_console_page_through_the_balancer(cluster):
     page = cluster.balancer.request("GET", "/console")
     assert page.status == 200 and page.header("Content-Type").startswith("text/html")
+    # the page's own policy, which lets its script run, not the balancer's default-src 'none'
+    assert page.header("Content-Security-Policy") == cluster.nodes[0].request("GET", "/console").header("Content-Security-Policy")
+    assert "script-src" in page.header("Content-Security-Policy")
     assert cluster.balancer.request("GET", "/console/console.js").status == 200
 
 
@@ -344,8 +347,13 @@ def test_postgres_stopped_drains_every_node_and_they_come_back(cluster):
     tally = run_load_around(cluster, stop_postgres, seconds_after=4.0)
     try:
         cluster.wait_in_rotation(set())  # /readyz 503 on every node: none in rotation
-        down = assert_problem(cluster.balancer.request("GET", "/"), 503)  # HAProxy's own: no node ready
+        refused = cluster.balancer.request("GET", "/")
+        down = assert_problem(refused, 503)  # HAProxy's own: no node ready
         assert down["type"].endswith("/unavailable")
+        # with the nodes' security headers and a request id, as every answer of a node has
+        assert refused.header("X-Content-Type-Options") == "nosniff", refused.headers
+        assert refused.header("Content-Security-Policy") == "default-src 'none'; frame-ancestors 'none'"
+        assert refused.header("Cache-Control") == "no-store" and refused.header("X-Request-ID") == down["request_id"]
         assert {s for s in tally.statuses if not isinstance(s, int) or s >= 500} <= {503}, tally.statuses
     finally:
         cluster.postgres.start()
