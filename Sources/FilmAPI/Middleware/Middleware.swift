@@ -28,14 +28,18 @@ enum Entry: Sendable {
     case later(@Sendable (Completion<Resumption>) -> Void)
 }
 
-/// What a layer that waited decided: its context changes, and an answer or nil to go on.
+/// What a layer that waited decided: its context changes, and an answer, an error (made a
+/// response by the chain, as one thrown from `enter` is, with the context as changed) or
+/// neither to go on.
 struct Resumption: Sendable {
     var context: RequestContext
     var response: Response?
+    var error: (any Error)?
 
-    init(context: RequestContext, response: Response? = nil) {
+    init(context: RequestContext, response: Response? = nil, error: (any Error)? = nil) {
         self.context = context
         self.response = response
+        self.error = error
     }
 }
 
@@ -118,7 +122,9 @@ struct MiddlewareChain: Sendable {
                     done(.success(outward(request, context, entered: index, errors(error, context))))
                 case .success(let resumption):
                     var context = resumption.context
-                    if let response = resumption.response {
+                    if let error = resumption.error {
+                        done(.success(outward(request, context, entered: index, errors(error, context))))
+                    } else if let response = resumption.response {
                         done(.success(outward(request, context, entered: index, response)))
                     } else {
                         run(request, &context, from: index + 1).deliver(to: done)

@@ -49,7 +49,7 @@ struct RateLimitMiddleware: Middleware {
                         try apply(result.get(), to: &context, now: now)
                         done(.success(Resumption(context: context)))
                     } catch {
-                        done(.success(Resumption(context: context, response: ErrorResponse.response(for: error, context: context, logger: logger))))
+                        done(.success(Resumption(context: context, error: error)))
                     }
                 })
             }
