@@ -73,15 +73,7 @@ struct RedisCommand: Sendable, Equatable {
     /// `value` in decimal, written in place (no intermediate string or array).
     static func decimal(_ value: Int64, into bytes: inout [UInt8]) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        let count = digitCount(magnitude)
-        bytes.append(contentsOf: repeatElement(48, count: count))
-        var index = bytes.count - 1
-        repeat {
-            bytes[index] = 48 + UInt8(magnitude % 10)
-            magnitude /= 10
-            index -= 1
-        } while magnitude > 0
+        ASCIIText.digits(value.magnitude) { bytes.append($0) }
     }
 
     private static func digitCount(_ value: UInt64) -> Int {
